@@ -1,0 +1,234 @@
+"""The ``abauto`` command line: ``plugins``, ``search``, ``predict`` and the command groups that
+other modules add (see ``SUBCOMMANDS``).
+
+Every error a user can fix prints one line to stderr and exits with code 2; nothing prints a
+traceback unless ``ABAUTO_DEBUG=1``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import shlex
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+
+from abauto.data import DataError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="abauto: plugin-based AutoML comparison for music classification.")
+out = Console()
+err = Console(stderr=True)
+
+# Command groups living in their own modules: (name, "module:attribute" of a typer.Typer).
+SUBCOMMANDS: list[tuple[str, str]] = []
+
+
+class UserError(Exception):
+    """A one-line error the CLI reports with exit code 2."""
+
+
+def _split(values: Optional[List[str]]) -> list[str]:
+    return [v.strip() for item in values or [] for v in item.split(",") if v.strip()]
+
+
+@app.command()
+def plugins(as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON."),
+            check: Optional[str] = typer.Option(None, "--check", metavar="NAME",
+                                                help="Run the plugin contract check on one plugin.")) -> None:
+    """List the installed plugins (name, kind, package, version, hyperparameters)."""
+    from abauto.cli_render import plugin_rows, plugins_table
+    from abauto.registry import load_registry
+
+    registry = load_registry()
+    if check:
+        from abauto.testing import PluginCheckError, check_plugin
+
+        if check not in registry:
+            raise UserError(f"no plugin named {check!r} (see 'abauto plugins')")
+        try:
+            report = check_plugin(registry[check], registry=registry)
+        except PluginCheckError as exc:
+            err.print(f"[red]FAIL[/red] {exc}", highlight=False)
+            raise typer.Exit(1)
+        out.print(f"[green]OK[/green] {check}: {report}", highlight=False)
+        return
+    rows = plugin_rows(registry)
+    if as_json:
+        print(json.dumps({"plugins": rows, "errors": [{"package": e.package, "message": e.message}
+                                                      for e in registry.errors]}, indent=2))
+        return
+    out.print(plugins_table(rows))
+    for e in registry.errors:
+        err.print(f"[yellow]skipped[/yellow] {e}", highlight=False)
+
+
+def _settings(config: Optional[Path], **given):
+    """SearchSettings from defaults, then the --config file, then options given explicitly."""
+    from abauto.config import load_config
+    from abauto.search_engine import SearchSettings
+
+    values = load_config(config) if config else {}
+    values.update({k: v for k, v in given.items() if v is not None and v != []})
+    try:
+        return SearchSettings(**values)
+    except TypeError as exc:
+        raise UserError(f"{config}: {exc}") from None
+
+
+@app.command()
+def search(
+    data: Path = typer.Argument(..., help="CSV, TSV or parquet table (or a low-level JSON source)."),
+    target: Optional[str] = typer.Option(None, help="Class column (default: 'class' if present, else the last)."),
+    drop: Optional[List[str]] = typer.Option(None, help="Columns to leave out (repeat or comma-separate)."),
+    id_: Optional[List[str]] = typer.Option(None, "--id", help="Identifier columns, left out of the features."),
+    groups: Optional[str] = typer.Option(None, help="Column whose values never straddle train and test (e.g. artist)."),
+    config: Optional[Path] = typer.Option(None, help="YAML file of search settings (see configs/)."),
+    trials: Optional[int] = typer.Option(None, min=1, help="Trials per study (each outer fold, and the final study). [default: 60]"),
+    timeout: Optional[float] = typer.Option(None, help="Seconds per study; wall-clock budgets are not reproducible."),
+    outer: Optional[str] = typer.Option(None, help="Outer evaluation: kfold:K or holdout:FRACTION. [default: kfold:5]"),
+    inner_folds: Optional[int] = typer.Option(None, min=2, help="Inner CV folds. [default: 5]"),
+    metric: Optional[str] = typer.Option(None, help="Any scikit-learn scorer name. [default: balanced_accuracy]"),
+    sampler: Optional[str] = typer.Option(None, help="tpe, random or grid. [default: tpe]"),
+    plugins_: Optional[List[str]] = typer.Option(None, "--plugins", help="Only these plugins (comma-separated)."),
+    exclude: Optional[List[str]] = typer.Option(None, help="Never these plugins (comma-separated)."),
+    seed: Optional[int] = typer.Option(None, help="Seed for folds, samplers and estimators. [default: 0]"),
+    n_jobs: Optional[int] = typer.Option(None, "--n-jobs", help="Studies run in parallel processes. [default: 1]"),
+    no_prune: bool = typer.Option(False, "--no-prune", help="Never stop a trial early."),
+    storage: Optional[str] = typer.Option(None, help="Optuna storage URL [default: sqlite in the run folder]."),
+    study_name: Optional[str] = typer.Option(None, help="Study name prefix. [default: abauto]"),
+    out_dir: Optional[Path] = typer.Option(None, "--out", help="Run folder [default: runs/<dataset>-<time>]."),
+    quiet: bool = typer.Option(False, "--quiet", help="Print nothing but errors."),
+    as_json: bool = typer.Option(False, "--json", help="Print the leaderboard JSON on stdout."),
+) -> None:
+    """Nested cross-validated Optuna search across plugins and hyperparameters."""
+    from abauto.cli_render import leaderboard_table
+    from abauto.data import load_dataset
+    from abauto.search_engine import outer_splits, search as run_search
+
+    settings = _settings(config, trials=trials, timeout=timeout, outer=outer, inner_folds=inner_folds,
+                         metric=metric, sampler=sampler, plugins=_split(plugins_) or None,
+                         exclude=_split(exclude) or None, seed=seed, n_jobs=n_jobs,
+                         prune=False if no_prune else None, storage=storage, study_name=study_name)
+    dataset = load_dataset(data, target=target, drop=_split(drop), ids=_split(id_), groups=groups)
+    jobs, _ = outer_splits(dataset, settings)
+    total = settings.trials * len(jobs)
+    show = not quiet and not as_json
+    for note in dataset.notes:
+        if show:
+            err.print(f"[yellow]note:[/yellow] {note}", highlight=False)
+    command = "abauto " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    with _progress(show, total, settings, jobs) as on_trial:
+        result = run_search(dataset, settings, run_dir=out_dir, progress=on_trial, command=command)
+    board = result.leaderboard
+    if as_json:
+        print(json.dumps(board, indent=2))
+    elif show:
+        out.print(leaderboard_table(board))
+        best = board["best"]
+        out.print(f"outer {board['protocol']['metric']}: [bold]{best['outer_mean']:.4f} ± {best['outer_std']:.4f}[/bold]"
+                  f" ({board['protocol']['outer']}, {board['protocol']['outer_folds']} outer fold(s))  run folder: {result.run_dir}",
+                  highlight=False)
+    if board["final"] is None:
+        err.print(f"abauto: error: every trial failed ({len(board['failures'])} failures); see {result.run_dir}/leaderboard.json",
+                  highlight=False)
+        raise typer.Exit(1)
+
+
+class _progress:
+    """A rich progress bar fed by the search's per-trial callback."""
+
+    def __init__(self, show: bool, total: int, settings, jobs):
+        self.show, self.total = show, total
+        self.done = 0
+        self.best: dict[str, float] = {}
+
+    def __enter__(self):
+        if not self.show:
+            return None
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.bar = Progress(TextColumn("[bold]search"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                            TextColumn("{task.description}"), console=err, transient=True)
+        self.task = self.bar.add_task("", total=self.total)
+        self.bar.__enter__()
+        return self.on_trial
+
+    def on_trial(self, study_name: str, trial) -> None:
+        self.done += 1
+        if trial.value is not None:
+            self.best[study_name] = max(self.best.get(study_name, float("-inf")), trial.value)
+        desc = f"best inner {max(self.best.values()):.4f}" if self.best else ""
+        self.bar.update(self.task, completed=self.done, description=desc)
+
+    def __exit__(self, *exc):
+        if self.show:
+            self.bar.__exit__(*exc)
+        return False
+
+
+@app.command()
+def predict(
+    model: Path = typer.Argument(..., help="best_pipeline.skops (or its run folder)."),
+    data: Path = typer.Argument(..., help="Table with the model's feature columns."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Output CSV [default: stdout]."),
+    id_: Optional[List[str]] = typer.Option(None, "--id", help="Columns copied to the output beside predictions."),
+) -> None:
+    """Predict classes and per-class probabilities with a saved model."""
+    from abauto.data import read_table
+    from abauto.files import write_text
+    from abauto.model import align, load_model, predict_frame
+
+    pipeline, card = load_model(model)
+    frame = read_table(data)
+    ids = _split(id_)
+    for c in ids:
+        if c not in frame.columns:
+            raise UserError(f"{data}: --id column {c!r} not found")
+    result = predict_frame(pipeline, align(frame, card, str(data)))
+    if ids:
+        result = frame[ids].reset_index(drop=True).join(result)
+    text = result.to_csv(index=False)
+    if output:
+        write_text(output, text)
+    else:
+        sys.stdout.write(text)
+
+
+for _name, _target in SUBCOMMANDS:
+    _module, _attr = _target.split(":")
+    app.add_typer(getattr(importlib.import_module(_module), _attr), name=_name)
+
+
+def main(argv: Optional[list[str]] = None) -> None:
+    """Entry point: run the app and turn every exception into one line and an exit code."""
+    from abauto.leaderboard import LeaderboardError
+    from abauto.model import ModelError
+
+    try:
+        app(args=argv, prog_name="abauto")  # usage errors: click prints them and exits 2
+    except (DataError, ModelError, LeaderboardError, UserError, ValueError) as exc:
+        if os.environ.get("ABAUTO_DEBUG"):
+            raise
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"abauto: error: {message}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print("abauto: interrupted", file=sys.stderr)
+        sys.exit(130)
+    except Exception as exc:  # anything else is our bug: still one line, exit 1
+        if os.environ.get("ABAUTO_DEBUG"):
+            raise
+        print(f"abauto: internal error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} "
+              f"(ABAUTO_DEBUG=1 shows the traceback)", file=sys.stderr)
+        sys.exit(1)
+    sys.exit(0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,258 @@
+"""Leaderboard files: building the versioned ``leaderboard.json`` from finished studies, validating
+it against ``abauto/schemas/leaderboard-v1.json``, and writing its CSV, Markdown and text forms.
+
+The JSON file is the stable interface CI reads; ``docs/leaderboard.md`` describes every field.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import optuna
+from sklearn.metrics import classification_report, confusion_matrix
+
+import abauto
+from abauto.files import write_json, write_text
+
+SCHEMA_VERSION = 1
+
+
+class LeaderboardError(ValueError):
+    """An invalid or unreadable leaderboard file; ``str()`` is one line."""
+
+
+@lru_cache(maxsize=None)
+def schema(version: int = SCHEMA_VERSION) -> dict:
+    text = resources.files("abauto.schemas").joinpath(f"leaderboard-v{version}.json").read_text()
+    return json.loads(text)
+
+
+def validate(board: Any, source: str = "leaderboard") -> dict:
+    """Raise :class:`LeaderboardError` (one line, naming the field) unless ``board`` is valid."""
+    import jsonschema
+
+    if not isinstance(board, dict):
+        raise LeaderboardError(f"{source}: not a JSON object")
+    version = board.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise LeaderboardError(f"{source}: unsupported schema_version {version!r} (this abauto reads version {SCHEMA_VERSION})")
+    validator = jsonschema.Draft202012Validator(schema(version))
+    error = jsonschema.exceptions.best_match(validator.iter_errors(board))
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
+        raise LeaderboardError(f"{source}: invalid at {where}: {error.message[:200]}")
+    return board
+
+
+def load(path: str | Path) -> dict:
+    """Read and validate a leaderboard file."""
+    path = Path(path)
+    try:
+        board = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise LeaderboardError(f"{path}: no such file") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise LeaderboardError(f"{path}: not valid JSON ({exc})") from None
+    return validate(board, str(path))
+
+
+def _mean_std(values: Sequence[float | None]) -> tuple[float | None, float | None]:
+    vals = [v for v in values if v is not None]
+    if not vals:
+        return None, None
+    return float(np.mean(vals)), float(np.std(vals))
+
+
+def _metric_block(per_fold: list[dict | None], metrics: Sequence[str]) -> dict:
+    block = {}
+    for m in metrics:
+        folds = [None if s is None else s.get(m) for s in per_fold]
+        mean, std = _mean_std(folds)
+        block[m] = {"mean": mean, "std": std, "folds": folds}
+    return block
+
+
+def _failures(studies: Sequence[optuna.Study]) -> list[dict]:
+    out = []
+    for study in studies:
+        for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.FAIL,)):
+            if "error" not in t.user_attrs and not t.user_attrs.get("family"):
+                continue
+            out.append({"study": study.study_name, "trial": t.number, "plugin": t.user_attrs.get("family", "?"),
+                        "pipeline": t.user_attrs.get("failed_pipeline", ""),
+                        "error": t.user_attrs.get("error", "failed (no error recorded; the process may have died)")})
+    return out
+
+
+def build(dataset, settings, outcomes: list[dict], studies: Sequence[optuna.Study], notes: Sequence[str] = (),
+          wall_seconds: float = 0.0, command: str = "") -> dict:
+    """Assemble the leaderboard dict from the per-study outcomes of a search."""
+    metrics = settings.metrics()
+    folds = [o for o in outcomes if o["fold"] is not None]
+    kind, value = settings.outer_spec()
+    families = sorted({f for o in folds for f in o["families"]})
+    entries = []
+    for fam in families:
+        per_fold = [o["families"].get(fam) for o in folds]
+        scores = [None if (p is None or "scores" not in p) else p["scores"] for p in per_fold]
+        main = [None if s is None else s[settings.metric] for s in scores]
+        mean, std = _mean_std(main)
+        inner_mean, _ = _mean_std([None if p is None else p["inner_mean"] for p in per_fold])
+        entries.append({
+            "family": fam,
+            "outer_mean": mean, "outer_std": std, "outer_scores": main,
+            "metrics": _metric_block(scores, metrics),
+            "inner_mean": inner_mean,
+            "fit_seconds": float(sum(p.get("fit_seconds", 0.0) for p in per_fold if p)),
+            "predict_seconds": float(sum(p.get("predict_seconds", 0.0) for p in per_fold if p)),
+            "folds": [None if p is None else {
+                "fold": o["fold"], "trial": p["trial"], "pipeline": p["pipeline"], "params": p["params"],
+                "inner_mean": p["inner_mean"], "inner_std": p["inner_std"],
+                "scores": p.get("scores"), "error": p.get("error"),
+                "fit_seconds": p.get("fit_seconds"), "predict_seconds": p.get("predict_seconds"),
+            } for o, p in zip(folds, per_fold)],
+        })
+    entries.sort(key=lambda e: (-(e["outer_mean"] if e["outer_mean"] is not None else -1.0), e["family"]))
+    for rank, e in enumerate(entries, 1):
+        e["rank"] = rank
+    chosen = [o["best_family"] for o in folds]
+    best_scores = [None if f is None else (o["families"].get(f) or {}).get("scores") for o, f in zip(folds, chosen)]
+    best_main = [None if s is None else s[settings.metric] for s in best_scores]
+    b_mean, b_std = _mean_std(best_main)
+    final_study = next((s for s in studies if s.study_name.endswith(".final")), None)
+    final = None
+    if final_study is not None and any(t.state == optuna.trial.TrialState.COMPLETE for t in final_study.get_trials(deepcopy=False)):
+        t = final_study.best_trial
+        inner = t.user_attrs["inner_scores"][settings.metric]
+        final = {"trial": t.number, "family": t.user_attrs["family"], "pipeline": t.user_attrs["pipeline"],
+                 "params": t.params, "inner_mean": float(np.mean(inner)), "inner_std": float(np.std(inner))}
+    states = [t.state for s in studies for t in s.get_trials(deepcopy=False)]
+    S = optuna.trial.TrialState
+    board = {
+        "schema_version": SCHEMA_VERSION,
+        "abauto_version": abauto.__version__,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "command": command,
+        "dataset": dataset.summary(),
+        "protocol": {
+            "outer": kind, "outer_folds": len(folds), "holdout_fraction": value if kind == "holdout" else None,
+            "inner_folds": settings.inner_folds, "grouped": dataset.groups is not None,
+            "metric": settings.metric, "metrics": metrics, "sampler": settings.sampler,
+            "trials": settings.trials, "timeout": settings.timeout, "seed": settings.seed,
+            "plugins": list(settings.plugins), "exclude": list(settings.exclude),
+        },
+        "best": {"outer_mean": b_mean, "outer_std": b_std, "outer_scores": best_main, "families": chosen,
+                 "metrics": _metric_block(best_scores, metrics)},
+        "entries": entries,
+        "final": final,
+        "trials": {"complete": states.count(S.COMPLETE), "pruned": states.count(S.PRUNED),
+                   "failed": states.count(S.FAIL), "total": len(states)},
+        "failures": _failures(studies),
+        "notes": list(notes),
+        "wall_seconds": round(wall_seconds, 3),
+    }
+    return validate(json.loads(json.dumps(board)))
+
+
+def describe_pipeline(pipeline: list[dict]) -> str:
+    return " > ".join(s["plugin"] for s in pipeline)
+
+
+def _fmt(mean: float | None, std: float | None) -> str:
+    return "-" if mean is None else f"{mean:.4f} ± {std:.4f}"
+
+
+def table_rows(board: dict) -> list[dict]:
+    """One flat row per classifier family (the CSV/Markdown form)."""
+    metric = board["protocol"]["metric"]
+    rows = []
+    for e in board["entries"]:
+        first = next((f for f in e["folds"] if f), None)
+        row = {"rank": e["rank"], "family": e["family"], f"outer_{metric}_mean": e["outer_mean"],
+               f"outer_{metric}_std": e["outer_std"]}
+        for m, block in e["metrics"].items():
+            if m != metric:
+                row[f"outer_{m}_mean"] = block["mean"]
+        row["inner_mean"] = e["inner_mean"]
+        row["fit_seconds"] = round(e["fit_seconds"], 3)
+        row["pipeline_fold0"] = describe_pipeline(first["pipeline"]) if first else ""
+        rows.append(row)
+    return rows
+
+
+def to_csv(board: dict) -> str:
+    rows = table_rows(board)
+    buf = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return buf.getvalue()
+
+
+def to_markdown(board: dict) -> str:
+    metric = board["protocol"]["metric"]
+    p = board["protocol"]
+    outer = f"{p['outer_folds']}-fold" if p["outer"] == "kfold" else f"holdout {p['holdout_fraction']}"
+    lines = [f"# Leaderboard: {board['dataset']['name']}", "",
+             f"Nested CV ({outer} outer{', grouped' if p['grouped'] else ''}, {p['inner_folds']}-fold inner), "
+             f"{p['trials']} trials per study, sampler {p['sampler']}, seed {p['seed']}, metric `{metric}`.", "",
+             f"**Selected per fold (abauto): {_fmt(board['best']['outer_mean'], board['best']['outer_std'])}**", "",
+             f"| rank | family | outer {metric} | accuracy | f1_macro | inner mean | pipeline (fold 0) |",
+             "|---:|---|---|---|---|---|---|"]
+    for e in board["entries"]:
+        acc, f1 = e["metrics"].get("accuracy", {}), e["metrics"].get("f1_macro", {})
+        first = next((f for f in e["folds"] if f), None)
+        lines.append(f"| {e['rank']} | {e['family']} | {_fmt(e['outer_mean'], e['outer_std'])} | "
+                     f"{_fmt(acc.get('mean'), acc.get('std'))} | {_fmt(f1.get('mean'), f1.get('std'))} | "
+                     f"{e['inner_mean']:.4f} | {describe_pipeline(first['pipeline']) if first else ''} |")
+    if board["final"]:
+        lines += ["", f"Final model: `{describe_pipeline(board['final']['pipeline'])}` "
+                      f"(inner {metric} {board['final']['inner_mean']:.4f} ± {board['final']['inner_std']:.4f})"]
+    if board["failures"]:
+        lines += ["", f"{len(board['failures'])} failed trials; see `failures` in leaderboard.json."]
+    return "\n".join(lines) + "\n"
+
+
+def text_report(board: dict, outcomes: list[dict], dataset) -> str:
+    """Classification report and confusion matrix of the pooled outer-fold predictions."""
+    y_true, y_pred = [], []
+    for o in outcomes:
+        if o.get("y_pred") is not None:
+            y_true += dataset.y[o["test"]].tolist()
+            y_pred += o["y_pred"]
+    p = board["protocol"]
+    lines = [f"abauto {board['abauto_version']}: {board['dataset']['name']} ({board['dataset']['rows']} rows, "
+             f"{board['dataset']['features']} features, {len(board['dataset']['classes'])} classes)",
+             f"Outer {p['outer']} ({p['outer_folds']} fold{'s' if p['outer_folds'] != 1 else ''}), inner {p['inner_folds']}-fold; "
+             f"{p['metric']} = {_fmt(board['best']['outer_mean'], board['best']['outer_std'])} "
+             f"(mean ± std over outer folds)", ""]
+    for m, block in board["best"]["metrics"].items():
+        lines.append(f"  {m:<20} {_fmt(block['mean'], block['std'])}")
+    if y_true:
+        labels = sorted(set(y_true) | set(y_pred))
+        lines += ["", "Classification report (pooled outer-fold predictions of the pipeline selected per fold):", "",
+                  classification_report(y_true, y_pred, labels=labels, zero_division=0, digits=4), "",
+                  "Confusion matrix (rows actual, columns predicted):", ""]
+        cm = confusion_matrix(y_true, y_pred, labels=labels)
+        width = max(6, *(len(str(label)) for label in labels))
+        lines.append(" " * width + " " + " ".join(f"{str(label)[:width]:>{width}}" for label in labels))
+        for label, row in zip(labels, cm):
+            lines.append(f"{str(label):>{width}} " + " ".join(f"{v:>{width}}" for v in row))
+    return "\n".join(lines) + "\n"
+
+
+def write_all(board: dict, run_dir: Path, dataset, outcomes: list[dict]) -> None:
+    """Write leaderboard.json/.csv/.md and report.txt atomically into ``run_dir``."""
+    write_text(run_dir / "report.txt", text_report(board, outcomes, dataset))
+    write_text(run_dir / "leaderboard.csv", to_csv(board))
+    write_text(run_dir / "leaderboard.md", to_markdown(board))
+    write_json(run_dir / "leaderboard.json", board)

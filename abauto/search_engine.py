@@ -1,0 +1,338 @@
+"""Nested cross-validated search: an Optuna study per outer fold, plus one on all the data for
+the final model.
+
+Outer folds (stratified K-fold, stratified group K-fold, or a holdout split) give the honest
+estimate: each outer training part gets its own study, tuned with inner stratified K-fold CV,
+and the outer test part is never seen by tuning. For every classifier family the best inner
+trial is refit on the outer training part and scored on the outer test part. A last study on
+all rows picks the configuration of the final model (the procedure the outer folds estimated).
+Studies are independent and seeded, so ``n_jobs > 1`` (one process per study) gives the same
+leaderboard as ``n_jobs = 1``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import optuna
+from joblib import Parallel, delayed
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import check_scoring
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, train_test_split
+
+from abauto.data import DataError, Dataset, check_folds
+from abauto.registry import Registry, load_registry
+from abauto.space import DataShape, PipelineSpace, describe, family
+
+REPORTED = ("balanced_accuracy", "accuracy", "f1_macro")
+LABEL_METRICS = {"accuracy", "balanced_accuracy", "matthews_corrcoef"} | {
+    f"{m}_{a}" for m in ("f1", "precision", "recall", "jaccard") for a in ("macro", "micro", "weighted")}
+COUNTED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+
+
+@dataclass
+class SearchSettings:
+    """Everything that defines a search besides the data; mirrors ``abauto search`` options."""
+
+    trials: int = 60
+    timeout: float | None = None          # seconds per study (outer fold); None = trial budget only
+    outer: str = "kfold:5"                # "kfold:K" or "holdout:FRACTION"
+    inner_folds: int = 5
+    metric: str = "balanced_accuracy"
+    sampler: str = "tpe"                  # tpe | random | grid
+    grid: dict[str, list] | None = None   # parameter -> values, for the grid sampler
+    seed: int = 0
+    n_jobs: int = 1
+    plugins: Sequence[str] = ()
+    exclude: Sequence[str] = ()
+    fixed: dict[str, str] = field(default_factory=dict)  # slot -> plugin, not searched
+    prune: bool = True
+    storage: str | None = None            # Optuna storage URL; default sqlite in the run folder
+    study_name: str = "abauto"
+    max_costly_rows: int = 20_000
+
+    def metrics(self) -> list[str]:
+        return list(dict.fromkeys([self.metric, *REPORTED]))
+
+    def outer_spec(self) -> tuple[str, float]:
+        kind, _, value = self.outer.partition(":")
+        if kind.isdigit():
+            return "kfold", int(kind)
+        if kind == "kfold" and value.isdigit() and int(value) >= 2:
+            return "kfold", int(value)
+        if kind == "holdout":
+            try:
+                frac = float(value or 0.2)
+            except ValueError:
+                frac = -1
+            if 0 < frac < 1:
+                return "holdout", frac
+        raise DataError(f"--outer {self.outer!r}: expected kfold:K (K >= 2) or holdout:FRACTION (0 < FRACTION < 1)")
+
+
+@dataclass
+class FoldJob:
+    """One study: tune on ``train``; if ``test`` is given, score each family's best on it."""
+
+    name: str
+    index: int | None
+    train: np.ndarray
+    test: np.ndarray | None
+
+
+def outer_splits(dataset: Dataset, settings: SearchSettings) -> tuple[list[FoldJob], list[str]]:
+    kind, value = settings.outer_spec()
+    notes = []
+    y = dataset.y
+    if kind == "holdout":
+        idx = np.arange(len(y))
+        train, test = train_test_split(idx, test_size=value, stratify=y, random_state=settings.seed)
+        splits = [(np.sort(train), np.sort(test))]
+    else:
+        folds, note = check_folds(dataset, int(value), "outer CV")
+        if note:
+            notes.append(note)
+        if dataset.groups is not None:
+            cv = StratifiedGroupKFold(folds, shuffle=True, random_state=settings.seed)
+            splits = list(cv.split(np.zeros(len(y)), y, dataset.groups))
+        else:
+            cv = StratifiedKFold(folds, shuffle=True, random_state=settings.seed)
+            splits = list(cv.split(np.zeros(len(y)), y))
+    jobs = [FoldJob(f"{settings.study_name}.outer{k}", k, tr, te) for k, (tr, te) in enumerate(splits)]
+    jobs.append(FoldJob(f"{settings.study_name}.final", None, np.arange(len(y)), None))
+    return jobs, notes
+
+
+def features(dataset: Dataset):
+    """The feature matrix in the form pipelines take: float array, or a frame with categoricals."""
+    if dataset.categorical:
+        return dataset.X
+    return dataset.X.to_numpy(dtype=np.float64)
+
+
+def _take(X, idx):
+    return X.iloc[idx] if hasattr(X, "iloc") else X[idx]
+
+
+def make_storage(url: str) -> optuna.storages.BaseStorage:
+    if url.startswith("sqlite"):
+        return optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 60}})
+    return optuna.storages.get_storage(url)
+
+
+def make_sampler(settings: SearchSettings, offset: int) -> optuna.samplers.BaseSampler:
+    seed = settings.seed + offset
+    if settings.sampler == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    if settings.sampler == "grid":
+        if not settings.grid:
+            raise DataError("sampler 'grid' needs a grid (a 'grid:' mapping in the --config file)")
+        return optuna.samplers.GridSampler(settings.grid, seed=seed)
+    if settings.sampler == "tpe":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True, n_startup_trials=10)
+    raise DataError(f"--sampler {settings.sampler!r}: expected tpe, random or grid")
+
+
+def _scorer(settings: SearchSettings):
+    try:
+        return check_scoring(None, scoring=settings.metrics())
+    except ValueError:
+        raise DataError(f"--metric {settings.metric!r} is not a scikit-learn scorer name") from None
+
+
+def evaluate(pipe, X, y, train, test, scorer) -> dict[str, Any]:
+    """Fit on ``train``, score on ``test``; scores plus fit and predict seconds."""
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore", UserWarning)
+        pipe.fit(_take(X, train), y[train])
+    t1 = time.perf_counter()
+    scores = scorer(pipe, _take(X, test), y[test])
+    t2 = time.perf_counter()
+    return {"scores": {k: float(v) for k, v in scores.items()}, "fit_seconds": t1 - t0, "predict_seconds": t2 - t1}
+
+
+class Objective:
+    """Inner cross-validation of one sampled pipeline; reports fold scores for pruning."""
+
+    def __init__(self, space: PipelineSpace, X, y, train: np.ndarray, settings: SearchSettings):
+        self.space, self.X, self.y, self.train, self.settings = space, X, y, train, settings
+        folds = min(settings.inner_folds, min(np.unique(y[train], return_counts=True)[1]))
+        if folds < 2:
+            raise DataError("a class has fewer than 2 members in an outer training part; lower --outer folds")
+        self.inner = list(StratifiedKFold(folds, shuffle=True, random_state=settings.seed).split(train, y[train]))
+        self.scorer = _scorer(settings)
+        self.probability = settings.metric not in LABEL_METRICS
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        try:
+            return self._run(trial)
+        except optuna.TrialPruned:
+            raise
+        except Exception as exc:  # recorded so the leaderboard's failures name the plugin and error
+            trial.set_user_attr("error", f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}")
+            trial.set_user_attr("family", trial.params.get("classifier", self.space.choices_names()[0]))
+            raise
+
+    def _run(self, trial: optuna.Trial) -> float:
+        steps = self.space.sample(trial, self.settings.seed)
+        trial.set_user_attr("family", family(steps))
+        trial.set_user_attr("pipeline", [s.to_json() for s in steps])
+        per_metric: dict[str, list[float]] = {m: [] for m in self.settings.metrics()}
+        fit_s = predict_s = 0.0
+        n_rows = len(self.inner[0][0])
+        for step, (tr, va) in enumerate(self.inner):
+            pipe = self.space.build(steps, random_state=self.settings.seed, n_rows=n_rows, probability=self.probability)
+            try:
+                out = evaluate(pipe, self.X, self.y, self.train[tr], self.train[va], self.scorer)
+            except Exception:
+                trial.set_user_attr("failed_pipeline", describe(steps))
+                raise
+            fit_s += out["fit_seconds"]
+            predict_s += out["predict_seconds"]
+            for m in per_metric:
+                per_metric[m].append(out["scores"][m])
+            main = float(np.mean(per_metric[self.settings.metric]))
+            if self.settings.prune and step < len(self.inner) - 1:
+                trial.report(main, step)
+                if trial.should_prune():
+                    trial.set_user_attr("inner_scores", per_metric)
+                    raise optuna.TrialPruned()
+        trial.set_user_attr("inner_scores", per_metric)
+        trial.set_user_attr("fit_seconds", fit_s)
+        trial.set_user_attr("predict_seconds", predict_s)
+        value = float(np.mean(per_metric[self.settings.metric]))
+        if math.isnan(value):
+            raise ValueError("the metric is NaN")
+        return value
+
+
+def open_study(name: str, settings: SearchSettings, offset: int) -> optuna.Study:
+    pruner = optuna.pruners.MedianPruner(n_startup_trials=8, n_warmup_steps=1) if settings.prune else optuna.pruners.NopPruner()
+    return optuna.create_study(study_name=name, storage=make_storage(settings.storage), direction="maximize",
+                               sampler=make_sampler(settings, offset), pruner=pruner, load_if_exists=True)
+
+
+def spent(study: optuna.Study) -> int:
+    """Trials that count toward the budget: complete, pruned, or failed by a plugin error."""
+    return sum(1 for t in study.get_trials(deepcopy=False)
+               if t.state in COUNTED or (t.state == optuna.trial.TrialState.FAIL and "error" in t.user_attrs))
+
+
+def best_per_family(study: optuna.Study) -> dict[str, optuna.trial.FrozenTrial]:
+    best: dict[str, optuna.trial.FrozenTrial] = {}
+    for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
+        fam = t.user_attrs["family"]
+        if fam not in best or t.value > best[fam].value or (t.value == best[fam].value and t.number < best[fam].number):
+            best[fam] = t
+    return best
+
+
+def run_fold(job: FoldJob, space: PipelineSpace, X, y, settings: SearchSettings,
+             callback: Callable | None = None) -> dict[str, Any]:
+    """Run (or resume) one study, then score every family's best trial on the outer test part."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    offset = 1000 if job.index is None else job.index
+    study = open_study(job.name, settings, offset)
+    objective = Objective(space, X, y, job.train, settings)
+    remaining = settings.trials - spent(study)
+    if remaining > 0:
+        study.optimize(objective, n_trials=remaining, timeout=settings.timeout, catch=(Exception,),
+                       callbacks=[callback] if callback else None, gc_after_trial=False)
+    outcome: dict[str, Any] = {"name": job.name, "fold": job.index, "families": {}, "best_family": None}
+    bests = best_per_family(study)
+    if not bests:
+        return outcome
+    outcome["best_family"] = max(bests.values(), key=lambda t: (t.value, -t.number)).user_attrs["family"]
+    if job.test is None:
+        return outcome
+    scorer = _scorer(settings)
+    probability = settings.metric not in LABEL_METRICS
+    for fam, trial in sorted(bests.items()):
+        steps = space.replay(trial.params)
+        pipe = space.build(steps, random_state=settings.seed, n_rows=len(job.train), probability=probability)
+        try:
+            out = evaluate(pipe, X, y, job.train, job.test, scorer)
+        except Exception as exc:  # a plugin that fits inside CV but not on the whole part
+            out = {"error": f"{type(exc).__name__}: {exc}"}
+        else:
+            if fam == outcome["best_family"]:
+                outcome["y_pred"] = pipe.predict(_take(X, job.test)).tolist()
+        inner = trial.user_attrs["inner_scores"][settings.metric]
+        outcome["families"][fam] = {"trial": trial.number, "params": trial.params,
+                                    "pipeline": trial.user_attrs["pipeline"],
+                                    "inner_mean": float(np.mean(inner)), "inner_std": float(np.std(inner)), **out}
+    outcome["test"] = job.test.tolist()
+    return outcome
+
+
+@dataclass
+class SearchResult:
+    """What a search produced: the leaderboard dict, the final pipeline and the run folder."""
+
+    leaderboard: dict
+    pipeline: Any
+    run_dir: Path | None
+    studies: list[str]
+
+    @property
+    def best_score(self) -> tuple[float, float]:
+        best = self.leaderboard["best"]
+        return best["outer_mean"], best["outer_std"]
+
+
+def search(dataset: Dataset, settings: SearchSettings | None = None, run_dir: str | Path | None = None,
+           registry: Registry | None = None, progress: Callable[[str, optuna.trial.FrozenTrial], None] | None = None,
+           command: str = "") -> SearchResult:
+    """Run the nested cross-validated search and write the run folder.
+
+    ``run_dir`` defaults to ``runs/<dataset>-<timestamp>``; the Optuna storage defaults to
+    ``sqlite:///<run_dir>/study.db``. ``progress(study_name, trial)`` is called after every
+    trial when ``n_jobs == 1``.
+    """
+    from abauto import leaderboard as lb
+    from abauto.model import save_model
+
+    settings = settings or SearchSettings()
+    registry = registry or load_registry()
+    space = PipelineSpace(registry, DataShape.of(dataset), settings.plugins, settings.exclude,
+                          settings.max_costly_rows, dict(settings.fixed))
+    jobs, notes = outer_splits(dataset, settings)
+    _scorer(settings)
+    make_sampler(settings, 0)
+    run_dir = Path(run_dir) if run_dir else Path("runs") / f"{dataset.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if settings.storage is None:
+        settings.storage = f"sqlite:///{(run_dir / 'study.db').resolve()}"
+    X, y = features(dataset), dataset.y
+    t0 = time.perf_counter()
+    if settings.n_jobs == 1 or len(jobs) == 1:
+        outcomes = [run_fold(j, space, X, y, settings, (lambda s, t, n=j.name: progress(n, t)) if progress else None)
+                    for j in jobs]
+    else:
+        outcomes = Parallel(n_jobs=settings.n_jobs, backend="loky")(
+            delayed(run_fold)(j, space, X, y, settings) for j in jobs)
+    wall = time.perf_counter() - t0
+    final_study = optuna.load_study(study_name=jobs[-1].name, storage=make_storage(settings.storage))
+    board = lb.build(dataset, settings, outcomes, [optuna.load_study(study_name=j.name, storage=make_storage(settings.storage)) for j in jobs],
+                     notes=notes + dataset.notes, wall_seconds=wall, command=command)
+    pipeline = None
+    if board["final"] is not None:
+        steps = space.replay(final_study.best_trial.params)
+        pipeline = space.build(steps, random_state=settings.seed, probability=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            pipeline.fit(X, y)
+        save_model(pipeline, run_dir, dataset, board)
+    lb.write_all(board, run_dir, dataset, outcomes)
+    return SearchResult(board, pipeline, run_dir, [j.name for j in jobs])
+

@@ -1,0 +1,203 @@
+"""The search space over whole pipelines: one categorical choice per slot, then each chosen
+plugin's own define-by-run parameters.
+
+Slot order: [imputer] -> [outlier] -> [encoder] -> [scaler] -> [reducer] -> classifier. The
+classifier is chosen first, so the preprocessing choices can depend on it (a classifier that
+needs non-negative input only sees non-negative scalers; one that needs scaling never sees
+"none"). A restricted choice list gets its own parameter name (``scaler~nonneg``), so every
+Optuna parameter keeps one fixed distribution.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any, Sequence
+
+import optuna
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline, make_pipeline
+
+from abauto.plugin import Context, Kind, Plugin
+from abauto.registry import Registry
+
+NONE = "none"
+MISSING_LABEL = "__missing__"
+
+
+@dataclass(frozen=True)
+class DataShape:
+    """What the space needs to know about the training data."""
+
+    n_rows: int
+    n_features: int
+    n_classes: int
+    numeric: tuple[int, ...]
+    categorical: tuple[int, ...]
+    has_missing: bool
+
+    @classmethod
+    def of(cls, dataset) -> "DataShape":
+        cols = list(dataset.X.columns)
+        cats = set(dataset.categorical)
+        num_missing = bool(dataset.X[dataset.numeric].isna().to_numpy().any()) if dataset.numeric else False
+        return cls(len(dataset.y), len(cols), len(set(dataset.y.tolist())),
+                   tuple(i for i, c in enumerate(cols) if c not in cats),
+                   tuple(i for i, c in enumerate(cols) if c in cats), num_missing)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One chosen pipeline step: its slot, plugin and sampled parameters."""
+
+    slot: str
+    plugin: str
+    params: dict[str, Any]
+
+    def to_json(self) -> dict:
+        return {"slot": self.slot, "plugin": self.plugin, "params": _jsonable(self.params)}
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+@dataclass
+class PipelineSpace:
+    """Samples and builds pipelines from a registry for data of a given shape.
+
+    include/exclude: plugin names (``--plugins`` / ``--exclude``). ``include`` restricts the
+    classifiers when it names any classifier, and each preprocessing slot when it names any
+    plugin of that slot.
+    """
+
+    registry: Registry
+    shape: DataShape
+    include: Sequence[str] = ()
+    exclude: Sequence[str] = ()
+    max_costly_rows: int = 20_000
+    fixed: dict[str, str] = field(default_factory=dict)  # slot -> plugin name (or "none"), never searched
+
+    def __post_init__(self) -> None:
+        unknown = [n for n in [*self.include, *self.exclude] if n not in self.registry]
+        if unknown:
+            raise ValueError(f"unknown plugin {unknown[0]!r} (known: {', '.join(sorted(self.registry.names()))})")
+        self.choices = {kind: self._eligible(kind) for kind in Kind}
+        if not self.choices[Kind.CLASSIFIER]:
+            raise ValueError("no classifier plugin is left after --plugins/--exclude and the data's constraints")
+        for kind in (Kind.IMPUTER, Kind.ENCODER):
+            if self._required(kind) and not self.choices[kind]:
+                raise ValueError(f"the data needs an {kind.value} but no {kind.value} plugin is available")
+
+    def _eligible(self, kind: Kind) -> list[Plugin]:
+        plugins = [p for p in self.registry.of_kind(kind) if p.name not in self.exclude]
+        named = [p for p in plugins if p.name in self.include]
+        if named:
+            plugins = named
+        if kind == Kind.CLASSIFIER and self.shape.n_rows > self.max_costly_rows:
+            plugins = [p for p in plugins if not p.costly_rows]
+        return plugins
+
+    def _required(self, kind: Kind) -> bool:
+        return (kind == Kind.IMPUTER and self.shape.has_missing) or (kind == Kind.ENCODER and bool(self.shape.categorical))
+
+    def context(self, random_state: int, n_rows: int | None = None, **kw) -> Context:
+        members = {p.name: p for p in self.choices[Kind.CLASSIFIER] if not p.ensemble and not p.needs_nonnegative}
+        return Context(n_rows=n_rows or self.shape.n_rows, n_features=self.shape.n_features,
+                       n_classes=self.shape.n_classes, random_state=random_state, classifiers=members, **kw)
+
+    def choices_names(self, kind: Kind = Kind.CLASSIFIER) -> list[str]:
+        return [p.name for p in self.choices[kind]]
+
+    def slots(self) -> list[Kind]:
+        """The preprocessing slots this data uses, in pipeline order."""
+        out = []
+        for kind in (Kind.IMPUTER, Kind.OUTLIER, Kind.ENCODER, Kind.SCALER, Kind.REDUCER):
+            if kind == Kind.IMPUTER and not self.shape.has_missing:
+                continue
+            if kind == Kind.ENCODER and not self.shape.categorical:
+                continue
+            if self.choices[kind] or not self._required(kind):
+                out.append(kind)
+        return out
+
+    def _slot_choices(self, kind: Kind, clf: Plugin) -> tuple[str, list[str]]:
+        plugins = self.choices[kind]
+        name = kind.value
+        if clf.needs_nonnegative and kind in (Kind.SCALER, Kind.REDUCER):
+            plugins = [p for p in plugins if p.nonnegative_output]
+            name += "~nonneg"
+        names = [p.name for p in plugins]
+        optional = not self._required(kind)
+        if kind == Kind.SCALER and (clf.needs_scaling or clf.needs_nonnegative) and names:
+            optional = False
+            name += "~required"
+        if optional or not names:
+            names.append(NONE)
+        return name, names
+
+    def sample(self, trial: optuna.Trial | optuna.trial.FixedTrial, random_state: int = 0) -> list[Step]:
+        """Choose a plugin per slot and sample its parameters (define-by-run)."""
+        ctx = self.context(random_state)
+        clf_name = self._suggest(trial, "classifier", [p.name for p in self.choices[Kind.CLASSIFIER]])
+        clf = self.registry[clf_name]
+        steps = []
+        for kind in self.slots():
+            param, names = self._slot_choices(kind, clf)
+            choice = self._suggest(trial, param, names)
+            if choice != NONE:
+                steps.append(Step(kind.value, choice, self.registry[choice].sample(trial, ctx)))
+        steps.append(Step(Kind.CLASSIFIER.value, clf_name, clf.sample(trial, ctx)))
+        return steps
+
+    def _suggest(self, trial, param: str, names: list[str]) -> str:
+        slot = param.split("~")[0]
+        if slot in self.fixed:
+            value = self.fixed[slot]
+            if value not in names:
+                raise ValueError(f"fixed {slot}={value!r} is not among the choices {names}")
+            return value
+        return trial.suggest_categorical(param, names) if len(names) > 1 else names[0]
+
+    def build(self, steps: Sequence[Step], random_state: int = 0, n_rows: int | None = None,
+              probability: bool = False, n_jobs: int = 1, memory=None) -> Pipeline:
+        """Turn sampled steps into an unfitted scikit-learn Pipeline."""
+        ctx = self.context(random_state, n_rows=n_rows, probability=probability, n_jobs=n_jobs)
+        by_slot = {s.slot: self.registry[s.plugin].build(s.params, ctx) for s in steps}
+        numeric = [by_slot[k] for k in ("imputer", "outlier") if k in by_slot]
+        encoder = by_slot.get("encoder")
+        parts: list[tuple[str, Any]] = []
+        if self.shape.categorical:
+            numeric_branch = make_pipeline(*numeric) if numeric else "passthrough"
+            cat_branch = make_pipeline(SimpleImputer(strategy="constant", fill_value=MISSING_LABEL), encoder)
+            transformers = [("categorical", cat_branch, list(self.shape.categorical))]
+            if self.shape.numeric:
+                transformers.insert(0, ("numeric", numeric_branch, list(self.shape.numeric)))
+            parts.append(("columns", ColumnTransformer(transformers, sparse_threshold=0.0)))
+        else:
+            parts += [(k, by_slot[k]) for k in ("imputer", "outlier") if k in by_slot]
+        parts += [(k, by_slot[k]) for k in ("scaler", "reducer", "classifier") if k in by_slot]
+        return Pipeline(parts, memory=memory)
+
+    def replay(self, params: dict[str, Any]) -> list[Step]:
+        """The steps a finished trial sampled, from its recorded parameters."""
+        return self.sample(optuna.trial.FixedTrial(params))
+
+    def with_shape(self, shape: DataShape) -> "PipelineSpace":
+        return replace(self, shape=shape)
+
+
+def family(steps: Sequence[Step]) -> str:
+    """The classifier family of a pipeline: the classifier plugin's name."""
+    return steps[-1].plugin
+
+
+def describe(steps: Sequence[Step]) -> str:
+    """A one-line human description, e.g. ``standard > pca > svm``."""
+    return " > ".join(s.plugin for s in steps)
