@@ -92,6 +92,24 @@ def _failures(studies: Sequence[optuna.Study]) -> list[dict]:
     return out
 
 
+def _pooled(outcomes: list[dict], dataset) -> dict:
+    """Confusion matrix and per-class scores of the pooled outer-fold predictions of ``best``."""
+    y_true, y_pred = [], []
+    for o in outcomes:
+        if o.get("y_pred") is not None:
+            y_true += dataset.y[o["test"]].tolist()
+            y_pred += o["y_pred"]
+    if not y_true:
+        return {}
+    labels = sorted(set(y_true) | set(y_pred))
+    report = classification_report(y_true, y_pred, labels=labels, zero_division=0, output_dict=True)
+    return {
+        "confusion": {"labels": labels, "matrix": confusion_matrix(y_true, y_pred, labels=labels).tolist()},
+        "per_class": {c: {"precision": report[c]["precision"], "recall": report[c]["recall"],
+                          "f1": report[c]["f1-score"], "support": int(report[c]["support"])} for c in labels},
+    }
+
+
 def build(dataset, settings, outcomes: list[dict], studies: Sequence[optuna.Study], notes: Sequence[str] = (),
           wall_seconds: float = 0.0, command: str = "") -> dict:
     """Assemble the leaderboard dict from the per-study outcomes of a search."""
@@ -127,6 +145,7 @@ def build(dataset, settings, outcomes: list[dict], studies: Sequence[optuna.Stud
     best_scores = [None if f is None else (o["families"].get(f) or {}).get("scores") for o, f in zip(folds, chosen)]
     best_main = [None if s is None else s[settings.metric] for s in best_scores]
     b_mean, b_std = _mean_std(best_main)
+    pooled = _pooled(outcomes, dataset)
     final_study = next((s for s in studies if s.study_name.endswith(".final")), None)
     final = None
     if final_study is not None and any(t.state == optuna.trial.TrialState.COMPLETE for t in final_study.get_trials(deepcopy=False)):
@@ -150,7 +169,7 @@ def build(dataset, settings, outcomes: list[dict], studies: Sequence[optuna.Stud
             "plugins": list(settings.plugins), "exclude": list(settings.exclude),
         },
         "best": {"outer_mean": b_mean, "outer_std": b_std, "outer_scores": best_main, "families": chosen,
-                 "metrics": _metric_block(best_scores, metrics)},
+                 "metrics": _metric_block(best_scores, metrics), **pooled},
         "entries": entries,
         "final": final,
         "trials": {"complete": states.count(S.COMPLETE), "pruned": states.count(S.PRUNED),
@@ -222,37 +241,32 @@ def to_markdown(board: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def text_report(board: dict, outcomes: list[dict], dataset) -> str:
-    """Classification report and confusion matrix of the pooled outer-fold predictions."""
-    y_true, y_pred = [], []
-    for o in outcomes:
-        if o.get("y_pred") is not None:
-            y_true += dataset.y[o["test"]].tolist()
-            y_pred += o["y_pred"]
-    p = board["protocol"]
+def text_report(board: dict) -> str:
+    """Scores, classification report and confusion matrix of the pooled outer-fold predictions."""
+    p, best = board["protocol"], board["best"]
     lines = [f"abauto {board['abauto_version']}: {board['dataset']['name']} ({board['dataset']['rows']} rows, "
              f"{board['dataset']['features']} features, {len(board['dataset']['classes'])} classes)",
              f"Outer {p['outer']} ({p['outer_folds']} fold{'s' if p['outer_folds'] != 1 else ''}), inner {p['inner_folds']}-fold; "
-             f"{p['metric']} = {_fmt(board['best']['outer_mean'], board['best']['outer_std'])} "
-             f"(mean ± std over outer folds)", ""]
-    for m, block in board["best"]["metrics"].items():
+             f"{p['metric']} = {_fmt(best['outer_mean'], best['outer_std'])} (mean ± std over outer folds)", ""]
+    for m, block in best["metrics"].items():
         lines.append(f"  {m:<20} {_fmt(block['mean'], block['std'])}")
-    if y_true:
-        labels = sorted(set(y_true) | set(y_pred))
+    if "confusion" in best:
+        labels = best["confusion"]["labels"]
+        width = max(9, *(len(str(label)) for label in labels))
         lines += ["", "Classification report (pooled outer-fold predictions of the pipeline selected per fold):", "",
-                  classification_report(y_true, y_pred, labels=labels, zero_division=0, digits=4), "",
-                  "Confusion matrix (rows actual, columns predicted):", ""]
-        cm = confusion_matrix(y_true, y_pred, labels=labels)
-        width = max(6, *(len(str(label)) for label in labels))
-        lines.append(" " * width + " " + " ".join(f"{str(label)[:width]:>{width}}" for label in labels))
-        for label, row in zip(labels, cm):
+                  f"{'':>{width}} {'precision':>9} {'recall':>9} {'f1':>9} {'support':>9}"]
+        for label, r in best["per_class"].items():
+            lines.append(f"{label:>{width}} {r['precision']:>9.4f} {r['recall']:>9.4f} {r['f1']:>9.4f} {r['support']:>9}")
+        lines += ["", "Confusion matrix (rows actual, columns predicted):", "",
+                  " " * width + " " + " ".join(f"{str(label)[:width]:>{width}}" for label in labels)]
+        for label, row in zip(labels, best["confusion"]["matrix"]):
             lines.append(f"{str(label):>{width}} " + " ".join(f"{v:>{width}}" for v in row))
     return "\n".join(lines) + "\n"
 
 
-def write_all(board: dict, run_dir: Path, dataset, outcomes: list[dict]) -> None:
+def write_all(board: dict, run_dir: Path) -> None:
     """Write leaderboard.json/.csv/.md and report.txt atomically into ``run_dir``."""
-    write_text(run_dir / "report.txt", text_report(board, outcomes, dataset))
+    write_text(run_dir / "report.txt", text_report(board))
     write_text(run_dir / "leaderboard.csv", to_csv(board))
     write_text(run_dir / "leaderboard.md", to_markdown(board))
     write_json(run_dir / "leaderboard.json", board)

@@ -19,8 +19,15 @@ NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 class Kind(str, enum.Enum):
-    """The pipeline slot a plugin fills, in pipeline order."""
+    """The pipeline slot a plugin fills, in pipeline order.
 
+    A PRESET is a whole preprocessing chain over the raw feature table (for example one of
+    gaia's presets): when one is chosen it replaces the imputer, outlier and encoder slots and
+    receives every column, named by ``Context.feature_names``. Presets are opt-in: the search
+    offers them only when ``--plugins`` names them or a config fixes the ``preset`` slot.
+    """
+
+    PRESET = "preset"
     IMPUTER = "imputer"
     OUTLIER = "outlier"
     ENCODER = "encoder"
@@ -29,7 +36,7 @@ class Kind(str, enum.Enum):
     CLASSIFIER = "classifier"
 
 
-PREPROCESSING_KINDS = (Kind.IMPUTER, Kind.OUTLIER, Kind.ENCODER, Kind.SCALER, Kind.REDUCER)
+PREPROCESSING_KINDS = (Kind.PRESET, Kind.IMPUTER, Kind.OUTLIER, Kind.ENCODER, Kind.SCALER, Kind.REDUCER)
 
 
 @dataclass(frozen=True)
@@ -39,7 +46,8 @@ class Context:
     ``classifiers`` holds the other eligible, non-ensemble classifier plugins so that
     ensembles can choose their members; ``random_state`` must seed every random estimator;
     ``probability`` asks a classifier to offer ``predict_proba`` (final models, soft voting)
-    where that costs extra (e.g. ``SVC(probability=True)``).
+    where that costs extra (e.g. ``SVC(probability=True)``); ``feature_names`` and
+    ``categorical`` name the input columns of the pipeline (what a preset sees).
     """
 
     n_rows: int
@@ -48,6 +56,8 @@ class Context:
     random_state: int = 0
     n_jobs: int = 1
     probability: bool = False
+    feature_names: tuple[str, ...] = ()
+    categorical: tuple[str, ...] = ()
     classifiers: Mapping[str, "Plugin"] = field(default_factory=dict)
 
 

@@ -333,6 +333,6 @@ def search(dataset: Dataset, settings: SearchSettings | None = None, run_dir: st
             warnings.simplefilter("ignore")
             pipeline.fit(X, y)
         save_model(pipeline, run_dir, dataset, board)
-    lb.write_all(board, run_dir, dataset, outcomes)
+    lb.write_all(board, run_dir)
     return SearchResult(board, pipeline, run_dir, [j.name for j in jobs])
 

@@ -1,7 +1,8 @@
 """The search space over whole pipelines: one categorical choice per slot, then each chosen
 plugin's own define-by-run parameters.
 
-Slot order: [imputer] -> [outlier] -> [encoder] -> [scaler] -> [reducer] -> classifier. The
+Slot order: [preset] | [imputer] -> [outlier] -> [encoder], then [scaler] -> [reducer] ->
+classifier (a preset, when chosen, replaces the imputer, outlier and encoder slots). The
 classifier is chosen first, so the preprocessing choices can depend on it (a classifier that
 needs non-negative input only sees non-negative scalers; one that needs scaling never sees
 "none"). A restricted choice list gets its own parameter name (``scaler~nonneg``), so every
@@ -35,6 +36,7 @@ class DataShape:
     numeric: tuple[int, ...]
     categorical: tuple[int, ...]
     has_missing: bool
+    names: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, dataset) -> "DataShape":
@@ -43,7 +45,7 @@ class DataShape:
         num_missing = bool(dataset.X[dataset.numeric].isna().to_numpy().any()) if dataset.numeric else False
         return cls(len(dataset.y), len(cols), len(set(dataset.y.tolist())),
                    tuple(i for i, c in enumerate(cols) if c not in cats),
-                   tuple(i for i, c in enumerate(cols) if c in cats), num_missing)
+                   tuple(i for i, c in enumerate(cols) if c in cats), num_missing, tuple(map(str, cols)))
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,8 @@ class PipelineSpace:
             plugins = named
         if kind == Kind.CLASSIFIER and self.shape.n_rows > self.max_costly_rows:
             plugins = [p for p in plugins if not p.costly_rows]
+        if kind == Kind.PRESET:  # opt-in only
+            plugins = [p for p in plugins if p.name in self.include or p.name == self.fixed.get("preset")]
         return plugins
 
     def _required(self, kind: Kind) -> bool:
@@ -110,7 +114,9 @@ class PipelineSpace:
     def context(self, random_state: int, n_rows: int | None = None, **kw) -> Context:
         members = {p.name: p for p in self.choices[Kind.CLASSIFIER] if not p.ensemble and not p.needs_nonnegative}
         return Context(n_rows=n_rows or self.shape.n_rows, n_features=self.shape.n_features,
-                       n_classes=self.shape.n_classes, random_state=random_state, classifiers=members, **kw)
+                       n_classes=self.shape.n_classes, random_state=random_state, classifiers=members,
+                       feature_names=self.shape.names,
+                       categorical=tuple(self.shape.names[i] for i in self.shape.categorical), **kw)
 
     def choices_names(self, kind: Kind = Kind.CLASSIFIER) -> list[str]:
         return [p.name for p in self.choices[kind]]
@@ -118,7 +124,9 @@ class PipelineSpace:
     def slots(self) -> list[Kind]:
         """The preprocessing slots this data uses, in pipeline order."""
         out = []
-        for kind in (Kind.IMPUTER, Kind.OUTLIER, Kind.ENCODER, Kind.SCALER, Kind.REDUCER):
+        for kind in (Kind.PRESET, Kind.IMPUTER, Kind.OUTLIER, Kind.ENCODER, Kind.SCALER, Kind.REDUCER):
+            if kind == Kind.PRESET and not self.choices[kind]:
+                continue
             if kind == Kind.IMPUTER and not self.shape.has_missing:
                 continue
             if kind == Kind.ENCODER and not self.shape.categorical:
@@ -149,6 +157,8 @@ class PipelineSpace:
         clf = self.registry[clf_name]
         steps = []
         for kind in self.slots():
+            if steps and steps[0].slot == Kind.PRESET.value and kind in (Kind.IMPUTER, Kind.OUTLIER, Kind.ENCODER):
+                continue  # a preset is the whole column-level preprocessing
             param, names = self._slot_choices(kind, clf)
             choice = self._suggest(trial, param, names)
             if choice != NONE:
@@ -173,7 +183,9 @@ class PipelineSpace:
         numeric = [by_slot[k] for k in ("imputer", "outlier") if k in by_slot]
         encoder = by_slot.get("encoder")
         parts: list[tuple[str, Any]] = []
-        if self.shape.categorical:
+        if "preset" in by_slot:
+            parts.append(("preset", by_slot["preset"]))
+        elif self.shape.categorical:
             numeric_branch = make_pipeline(*numeric) if numeric else "passthrough"
             cat_branch = make_pipeline(SimpleImputer(strategy="constant", fill_value=MISSING_LABEL), encoder)
             transformers = [("categorical", cat_branch, list(self.shape.categorical))]
