@@ -120,9 +120,22 @@ def _take(X, idx):
     return X.iloc[idx] if hasattr(X, "iloc") else X[idx]
 
 
+def _sqlite_connection(path: str):
+    """SQLite in WAL mode with synchronous=NORMAL: safe when a process is killed (only a power
+    loss can drop the last commits) and ~4x faster than the default fsync on every write."""
+    import sqlite3
+
+    con = sqlite3.connect(path, timeout=60, check_same_thread=False)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("PRAGMA synchronous=NORMAL")
+    return con
+
+
 def make_storage(url: str) -> optuna.storages.BaseStorage:
-    if url.startswith("sqlite"):
-        return optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 60}})
+    """An Optuna storage for ``url``; SQLite files get WAL mode and a generous lock timeout."""
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        path = url[len("sqlite:///"):]
+        return optuna.storages.RDBStorage(url, engine_kwargs={"creator": lambda: _sqlite_connection(path)})
     return optuna.storages.get_storage(url)
 
 
