@@ -26,7 +26,9 @@ out = Console()
 err = Console(stderr=True)
 
 # Command groups living in their own modules: (name, "module:attribute" of a typer.Typer).
-SUBCOMMANDS: list[tuple[str, str]] = []
+SUBCOMMANDS: list[tuple[str, str]] = [
+    ("leaderboard", "abauto.leaderboard_cli:app"),
+]
 
 
 class UserError(Exception):
