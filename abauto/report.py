@@ -1,0 +1,499 @@
+"""``abauto report``: one self-contained HTML file describing a finished run folder.
+
+Everything is inline: CSS in a ``<style>`` element and every figure as an SVG drawn by matplotlib
+(the ``Figure`` API, never pyplot, so no GUI backend and no global state). The page carries a
+Content-Security-Policy that forbids loading anything, so it reads the same offline. Each section
+is built independently: a section whose input is missing or broken becomes a short note instead
+of failing the whole report.
+
+Inputs, all from the run folder: ``leaderboard.json`` (required), ``study.db`` (optimisation
+history, hyperparameter importances), ``model-card.json`` (package versions, feature names),
+``report.txt`` (confusion matrix of older runs) and the dataset named in ``dataset.source``.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import json
+import re
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from abauto import leaderboard as lb
+from abauto.files import write_text
+
+REPORT_FILE = "report.html"
+PALETTE = ["#3b6ea5", "#e07b39", "#4c9a6a", "#b8474d", "#7d62a8", "#8c6d4f", "#c266a7", "#6f6f6f"]
+CSS = """
+body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;color:#1e2329;
+ background:#f6f7f9;margin:0}
+main{max-width:1040px;margin:0 auto;padding:24px 28px 48px;background:#fff;min-height:100vh}
+h1{font-size:1.7em;margin:.2em 0 .1em}h2{font-size:1.3em;margin:1.8em 0 .5em;padding-bottom:.2em;
+ border-bottom:2px solid #e3e6ea}h3{font-size:1.05em;margin:1.2em 0 .4em}
+.sub{color:#5b6470;margin:0 0 1em}.note{color:#6b5900;background:#fff8dc;border-left:4px solid #e0c050;
+ padding:6px 10px;margin:.6em 0}.error{color:#8a1f1f;background:#fdecec;border-left:4px solid #c44;padding:6px 10px}
+nav{font-size:.92em;margin:.8em 0 1.2em}nav a{margin-right:1em;color:#2f5f96;text-decoration:none;white-space:nowrap}
+table{border-collapse:collapse;margin:.4em 0 1em;font-size:.92em}th,td{padding:4px 10px;border-bottom:1px solid #e3e6ea;
+ text-align:left;vertical-align:top}th{background:#f0f2f5;font-weight:600}td.n,th.n{text-align:right;
+ font-variant-numeric:tabular-nums}tr.hl td{background:#eef5ff;font-weight:600}
+.bar{display:inline-block;height:.8em;background:#3b6ea5;border-radius:2px;vertical-align:middle;margin-left:6px}
+.kv td:first-child{color:#5b6470;white-space:nowrap}code,pre{font:13px/1.4 ui-monospace,"DejaVu Sans Mono",monospace}
+pre{background:#f4f5f7;padding:8px 10px;overflow-x:auto;white-space:pre-wrap;word-break:break-all}
+figure.plot{margin:.6em 0 1.2em;text-align:center}figure.plot svg{max-width:100%;height:auto}
+.cards{display:flex;flex-wrap:wrap;gap:12px;margin:.8em 0}.card{border:1px solid #e3e6ea;border-radius:6px;
+ padding:8px 14px;min-width:130px}.card b{display:block;font-size:1.35em}.card span{color:#5b6470;font-size:.85em}
+"""
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+
+
+# ----------------------------------------------------------------------------- HTML and figures
+
+def esc(value) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def num(value, digits: int = 4) -> str:
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+        return "–"
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return str(value)
+    return f"{value:.{digits}f}"
+
+
+def table(header: list[str], rows: list[list], numeric: set[int] = frozenset(), cls: str = "",
+          highlight: set[int] = frozenset()) -> str:
+    """An HTML table; cells are escaped unless they are ``Raw``; columns in ``numeric`` align right."""
+    def cell(tag, i, v):
+        klass = ' class="n"' if i in numeric else ""
+        return f"<{tag}{klass}>{v if isinstance(v, Raw) else esc(v)}</{tag}>"
+    head = "".join(cell("th", i, h) for i, h in enumerate(header))
+    hl = ' class="hl"'
+    body = "".join(f"<tr{hl if r in highlight else ''}>" + "".join(cell("td", i, v) for i, v in enumerate(row))
+                   + "</tr>" for r, row in enumerate(rows))
+    return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+class Raw(str):
+    """Trusted HTML that :func:`table` inserts unescaped."""
+
+
+def note(text: str) -> str:
+    return f'<p class="note">{esc(text)}</p>'
+
+
+def figure(width: float, height: float):
+    """A new matplotlib Figure (inches) with the report's style; no pyplot involved."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), layout="constrained")
+    return fig
+
+
+def svg(fig, name: str, caption: str = "") -> str:
+    """The figure as an inline ``<svg>`` in a ``<figure>``; ids are prefixed by ``name`` so that
+    several figures in one page never share an id."""
+    import matplotlib
+
+    buf = io.StringIO()
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": name, "font.size": 9,
+                                "font.family": ["DejaVu Sans", "sans-serif"]}):
+        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
+    text = buf.getvalue()
+    text = text[text.index("<svg"):]
+    text = re.sub(r'\bid="([^"]+)"', rf'id="{name}-\1"', text)
+    text = re.sub(r'url\(#([^)]+)\)', rf'url(#{name}-\1)', text)
+    text = re.sub(r'href="#([^"]+)"', rf'href="#{name}-\1"', text)
+    text = text.replace("<svg ", f'<svg role="img" aria-label="{esc(caption or name)}" ', 1)
+    cap = f"<figcaption class=\"sub\">{esc(caption)}</figcaption>" if caption else ""
+    return f'<figure class="plot" data-figure="{esc(name)}">{text}{cap}</figure>'
+
+
+def heatmap(matrix, rows: list[str], cols: list[str], name: str, *, title: str = "", cmap: str = "Blues",
+            vmin: float = 0.0, vmax: float = 1.0, annotations: list[list[str]] | None = None,
+            xlabel: str = "", ylabel: str = "", colorbar: str = "", caption: str = "") -> str:
+    """A labelled heatmap with optional per-cell text, as inline SVG."""
+    m = np.asarray(matrix, dtype=float)
+    size = max(3.2, min(9.0, 1.6 + 0.42 * max(m.shape)))
+    fig = figure(size + 1.2, size)
+    ax = fig.add_subplot()
+    image = ax.imshow(m, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
+    ax.set_xticks(range(len(cols)), [str(c) for c in cols], rotation=45 if max(map(len, map(str, cols))) > 4 else 0,
+                  ha="right" if max(map(len, map(str, cols))) > 4 else "center", rotation_mode="anchor")
+    ax.set_yticks(range(len(rows)), [str(r) for r in rows])
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    if annotations is not None and max(m.shape) <= 25:
+        mid = (vmin + vmax) / 2
+        for i in range(m.shape[0]):
+            for j in range(m.shape[1]):
+                dark = abs(m[i, j]) > abs(mid) + (vmax - vmin) * 0.15 if vmin < 0 else m[i, j] > mid
+                ax.text(j, i, annotations[i][j], ha="center", va="center", fontsize=8 if max(m.shape) < 12 else 6,
+                        color="white" if dark else "#1e2329")
+    fig.colorbar(image, ax=ax, shrink=0.8, label=colorbar)
+    return svg(fig, name, caption)
+
+
+def page(title: str, subtitle: str, sections: list[tuple[str, str, str]]) -> str:
+    """A whole HTML document: ``sections`` are (anchor, heading, body html)."""
+    nav = "".join(f'<a href="#{a}">{esc(h)}</a>' for a, h, _ in sections)
+    body = "".join(f'<section id="{a}"><h2>{esc(h)}</h2>{b}</section>' for a, h, b in sections)
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>{esc(title)}</title><style>{CSS}</style></head><body><main>"
+            f"<h1>{esc(title)}</h1><p class=\"sub\">{subtitle}</p><nav>{nav}</nav>{body}"
+            "</main></body></html>\n")
+
+
+def guarded(build: Callable[[], str]) -> str:
+    """Run one section builder; an unexpected failure becomes a visible note, not a lost report."""
+    try:
+        return build()
+    except Exception as exc:  # the report must still be written
+        return f'<p class="error">This section could not be drawn: {esc(type(exc).__name__)}: {esc(exc)}</p>'
+
+
+# ----------------------------------------------------------------------------- run folder inputs
+
+class Run:
+    """The files of one run folder, read lazily."""
+
+    def __init__(self, run_dir: str | Path):
+        self.dir = Path(run_dir)
+        path = self.dir / "leaderboard.json" if self.dir.is_dir() else self.dir
+        if path.name == "leaderboard.json" and path.parent != self.dir:
+            self.dir = path.parent
+        self.board = lb.load(path)
+        card = self.dir / "model-card.json"
+        self.card = json.loads(card.read_text(encoding="utf-8")) if card.exists() else None
+        text = self.dir / "report.txt"
+        self.report_txt = text.read_text(encoding="utf-8") if text.exists() else ""
+        self.metric = self.board["protocol"]["metric"]
+
+    def studies(self) -> list:
+        """Optuna studies in ``study.db`` (outer folds in order, then final); [] if absent."""
+        import optuna
+
+        db = self.dir / "study.db"
+        if not db.exists():
+            return []
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        url = f"sqlite:///{db.resolve()}"
+        storage = optuna.storages.RDBStorage(url)
+        names = optuna.study.get_all_study_names(storage=storage)
+
+        def key(n):
+            m = re.search(r"\.outer(\d+)$", n)
+            return (0, int(m.group(1)), n) if m else (1, 0, n)
+        return [optuna.load_study(study_name=n, storage=storage) for n in sorted(names, key=key)]
+
+    def confusion(self) -> tuple[list[str], np.ndarray] | None:
+        best = self.board["best"]
+        if "confusion" in best:
+            return [str(x) for x in best["confusion"]["labels"]], np.asarray(best["confusion"]["matrix"], dtype=int)
+        return parse_confusion(self.report_txt)
+
+    def per_class(self) -> dict[str, dict] | None:
+        best = self.board["best"]
+        if "per_class" in best:
+            return best["per_class"]
+        cm = self.confusion()
+        return per_class_from_confusion(*cm) if cm else None
+
+
+def parse_confusion(text: str) -> tuple[list[str], np.ndarray] | None:
+    """The confusion matrix block of ``report.txt`` (rows actual, columns predicted), or None."""
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith("Confusion matrix")), None)
+    if start is None:
+        return None
+    body = [line for line in lines[start + 1:] if line.strip()][1:]  # skip the column header
+    labels, rows = [], []
+    for line in body:
+        parts = line.split()
+        n = len(body)
+        if len(parts) <= n or not all(p.isdigit() for p in parts[-n:]):
+            break
+        labels.append(" ".join(parts[:-n]))
+        rows.append([int(p) for p in parts[-n:]])
+    if not rows or len(rows) != len(body):
+        return None
+    return labels, np.asarray(rows, dtype=int)
+
+
+def per_class_from_confusion(labels: list[str], cm: np.ndarray) -> dict[str, dict]:
+    out = {}
+    for i, label in enumerate(labels):
+        tp, predicted, actual = cm[i, i], cm[:, i].sum(), cm[i, :].sum()
+        p = tp / predicted if predicted else 0.0
+        r = tp / actual if actual else 0.0
+        out[label] = {"precision": float(p), "recall": float(r), "f1": float(2 * p * r / (p + r)) if p + r else 0.0,
+                      "support": int(actual)}
+    return out
+
+
+# ----------------------------------------------------------------------------- sections
+
+def section_dataset(run: Run) -> str:
+    d = run.board["dataset"]
+    total = sum(d["classes"].values())
+    biggest = max(d["classes"].values())
+    rows = [[c, n, Raw(f"{100 * n / total:.1f}%<span class=\"bar\" style=\"width:{int(120 * n / biggest)}px\"></span>")]
+            for c, n in d["classes"].items()]
+    kv = [["name", d["name"]], ["source", d.get("source") or "–"], ["rows", d["rows"]], ["features", d["features"]],
+          ["categorical features", ", ".join(d.get("categorical") or []) or "none"], ["target column", d["target"]],
+          ["classes", len(d["classes"])], ["missing values", f"{100 * d['missing_fraction']:.2f}% of feature cells"]]
+    return (table(["", ""], kv, cls="kv") + "<h3>Class counts</h3>"
+            + table(["class", "rows", "share"], rows, numeric={1}))
+
+
+def section_leaderboard(run: Run) -> str:
+    b, p = run.board, run.board["protocol"]
+    metric = run.metric
+    others = [m for m in p["metrics"] if m != metric]
+    header = ["rank", "family", f"outer {metric}"] + others + ["inner mean", "fit s", "pipeline (first fold)"]
+    best = b["best"]
+    rows = [["–", "selected per fold (abauto)", lb._fmt(best["outer_mean"], best["outer_std"])]
+            + [lb._fmt(best["metrics"][m]["mean"], best["metrics"][m]["std"]) for m in others]
+            + ["", "", ", ".join(f or "–" for f in best["families"])]]
+    for e in b["entries"]:
+        first = next((f for f in e["folds"] if f), None)
+        rows.append([e["rank"], e["family"], lb._fmt(e["outer_mean"], e["outer_std"])]
+                    + [lb._fmt(e["metrics"][m]["mean"], e["metrics"][m]["std"]) if m in e["metrics"] else "–" for m in others]
+                    + [num(e["inner_mean"]), num(e["fit_seconds"], 2), lb.describe_pipeline(first["pipeline"]) if first else ""])
+    outer = f"{p['outer_folds']}-fold" if p["outer"] == "kfold" else f"holdout {p['holdout_fraction']}"
+    text = (f"<p>Nested cross-validation: {esc(outer)} outer{', grouped' if p['grouped'] else ''}, "
+            f"{p['inner_folds']}-fold inner, {p['trials']} trials per study, sampler <code>{esc(p['sampler'])}</code>, "
+            f"seed {p['seed']}. Scores are mean ± std over outer folds; a family only has outer scores in the folds "
+            f"where it had at least one completed trial. The first row is the honest estimate of the whole procedure "
+            f"(the pipeline selected in each fold; the families it chose are listed).</p>")
+    t = b["trials"]
+    extra = f"<p class=\"sub\">Trials: {t['complete']} complete, {t['pruned']} pruned, {t['failed']} failed.</p>"
+    fails = ""
+    if b["failures"]:
+        fails = "<h3>Failed trials</h3>" + table(["study", "trial", "plugin", "error"],
+                                                [[f["study"], f["trial"], f["plugin"], f["error"][:200]] for f in b["failures"][:30]],
+                                                numeric={1})
+    notes = "".join(note(n) for n in b.get("notes") or [])
+    return text + table(header, rows, numeric=set(range(2, 3 + len(others) + 2)) | {0}, highlight={0}) + extra + notes + fails
+
+
+def section_outer_scores(run: Run) -> str:
+    b = run.board
+    series = [("selected per fold", b["best"]["outer_scores"])] + [(e["family"], e["outer_scores"]) for e in b["entries"]]
+    series = [(name, [s for s in scores if s is not None]) for name, scores in series]
+    shown = [(n, s) for n, s in series if s]
+    if not shown:
+        return note("No outer-fold scores: every trial failed.")
+    fig = figure(7.5, 0.8 + 0.34 * len(shown))
+    ax = fig.add_subplot()
+    rng = np.random.default_rng(0)
+    for i, (name, scores) in enumerate(shown):
+        y = len(shown) - 1 - i
+        color = PALETTE[1] if i == 0 else PALETTE[0]
+        if len(scores) >= 3:
+            ax.boxplot([scores], positions=[y], orientation="horizontal", widths=0.55, showfliers=False,
+                       medianprops={"color": color}, boxprops={"color": "#9aa3ad"}, whiskerprops={"color": "#9aa3ad"},
+                       capprops={"color": "#9aa3ad"})
+        ax.scatter(scores, y + rng.uniform(-0.12, 0.12, len(scores)), s=18, color=color, alpha=0.85, zorder=3)
+        ax.scatter([np.mean(scores)], [y], marker="D", s=22, facecolor="white", edgecolor=color, zorder=4)
+    ax.set_yticks(range(len(shown)), [f"{n} ({len(s)})" for n, s in reversed(shown)])
+    ax.set_xlabel(f"outer-fold {run.metric}")
+    ax.grid(axis="x", color="#e3e6ea")
+    ax.set_axisbelow(True)
+    missing = [n for n, s in series if not s]
+    caption = (f"Outer-fold {run.metric} per classifier family (dots: folds, diamond: mean, box when ≥ 3 folds; "
+               f"in brackets the number of folds with a score).")
+    return svg(fig, "outer-scores", caption) + (note(f"No outer score for: {', '.join(missing)}.") if missing else "")
+
+
+def section_history(run: Run, studies: list) -> str:
+    import optuna
+
+    if not studies:
+        return note("No study.db in the run folder (a custom --storage was used?), so no optimisation history.")
+    fig = figure(7.5, 3.6)
+    ax = fig.add_subplot()
+    rows = []
+    for k, study in enumerate(studies):
+        done = [t for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)) if t.value is not None]
+        if not done:
+            continue
+        x = np.array([t.number for t in done])
+        v = np.array([t.value for t in done])
+        maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
+        best = np.maximum.accumulate(v) if maximize else np.minimum.accumulate(v)
+        color = PALETTE[k % len(PALETTE)]
+        label = study.study_name.rsplit(".", 1)[-1]
+        ax.scatter(x, v, s=10, color=color, alpha=0.3)
+        ax.step(x, best, where="post", color=color, lw=2 if label == "final" else 1.4, label=label,
+                ls="-" if label == "final" else "--")
+        rows.append([study.study_name, len(study.trials), len(done), num(best[-1])])
+    if not rows:
+        return note("No completed trials in study.db.")
+    ax.set_xlabel("trial")
+    ax.set_ylabel(f"inner {run.metric}")
+    ax.grid(color="#e3e6ea")
+    ax.legend(loc="lower right", fontsize=8, ncols=2)
+    return (svg(fig, "history", "Best inner-CV score so far per study (lines) and every completed trial (dots).")
+            + table(["study", "trials", "complete", "best inner"], rows, numeric={1, 2, 3}))
+
+
+def section_importance(run: Run, studies: list) -> str:
+    import warnings
+
+    import optuna
+
+    final = next((s for s in studies if s.study_name.endswith(".final")), None)
+    if final is None:
+        return note("No final study in study.db, so no hyperparameter importances.")
+    done = final.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    if len(done) < 2:
+        return note(f"Hyperparameter importances need at least 2 completed trials in the final study; it has {len(done)}.")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            importances = optuna.importance.get_param_importances(
+                final, evaluator=optuna.importance.FanovaImportanceEvaluator(seed=0))
+    except Exception as exc:
+        return note(f"Optuna could not compute importances for {final.study_name} ({len(done)} trials): "
+                    f"{type(exc).__name__}: {str(exc)[:200]}")
+    if not importances:
+        return note(f"No hyperparameter is shared by all completed trials of {final.study_name}, so Optuna "
+                    "reports no importances (classifier-specific parameters only exist in some trials).")
+    items = list(importances.items())[:15]
+    fig = figure(7.5, 0.8 + 0.3 * len(items))
+    ax = fig.add_subplot()
+    names = [n for n, _ in items][::-1]
+    values = [v for _, v in items][::-1]
+    ax.barh(names, values, color=PALETTE[0])
+    for y, v in enumerate(values):
+        ax.text(v, y, f" {v:.2f}", va="center", fontsize=8)
+    ax.set_xlabel("importance (fANOVA, share of variance)")
+    ax.set_xlim(0, max(values) * 1.15 or 1)
+    return (svg(fig, "importance", f"Hyperparameter importances in {final.study_name} ({len(done)} completed trials); "
+                                   "only parameters present in every trial are assessed.")
+            + (note("With few trials these importances are rough.") if len(done) < 20 else ""))
+
+
+def section_confusion(run: Run) -> str:
+    cm = run.confusion()
+    if cm is None:
+        return note("No confusion matrix: leaderboard.json has no best.confusion and report.txt has none.")
+    labels, m = cm
+    totals = m.sum(axis=1, keepdims=True)
+    norm = np.divide(m, totals, out=np.zeros(m.shape, dtype=float), where=totals > 0)
+    ann = [[f"{norm[i, j]:.2f}\n({m[i, j]})" for j in range(m.shape[1])] for i in range(m.shape[0])]
+    return heatmap(norm, labels, labels, "confusion", annotations=ann, xlabel="predicted", ylabel="actual",
+                   colorbar="share of the actual class",
+                   caption=f"Row-normalised confusion matrix of the pooled outer-fold predictions ({int(m.sum())} rows; "
+                           "each fold predicted by the pipeline selected in that fold). Cells: share (count).")
+
+
+def section_per_class(run: Run) -> str:
+    per = run.per_class()
+    if not per:
+        return note("No per-class scores (no confusion matrix in this run).")
+    rows = [[c, num(r["precision"]), num(r["recall"]), num(r["f1"]), r["support"]] for c, r in per.items()]
+    macro = [np.mean([r[k] for r in per.values()]) for k in ("precision", "recall", "f1")]
+    rows.append(["macro average"] + [num(v) for v in macro] + [sum(r["support"] for r in per.values())])
+    return table(["class", "precision", "recall", "F1", "support"], rows, numeric={1, 2, 3, 4}, highlight={len(rows) - 1})
+
+
+def _params(params) -> str:
+    if not params:
+        return "–"
+    return ", ".join(f"{k}={json.dumps(v) if isinstance(v, (dict, list)) else v}" for k, v in params.items())
+
+
+def section_final(run: Run) -> str:
+    final = run.board["final"]
+    if not final:
+        return note("No final model: every trial of the final study failed.")
+    rows = [[s["slot"], s["plugin"], Raw(f"<code>{esc(_params(s['params']))}</code>")] for s in final["pipeline"]]
+    return (f"<p>Chosen by the final study on all rows: trial {final['trial']}, family <b>{esc(final['family'])}</b>, "
+            f"inner {esc(run.metric)} {num(final['inner_mean'])} ± {num(final['inner_std'])}. "
+            f"Saved as <code>best_pipeline.skops</code>.</p>"
+            + table(["step", "plugin", "parameters"], rows)
+            + "<details><summary>Raw Optuna parameters</summary><pre>"
+            + esc(json.dumps(final["params"], indent=1)) + "</pre></details>")
+
+
+def section_profile(run: Run) -> str:
+    from abauto.data import DataError, load_dataset
+    from abauto.profile import html_section, profile_dataset
+
+    d = run.board["dataset"]
+    source = d.get("source")
+    if not source or not Path(source).exists():
+        return note(f"The dataset {source or '(no source recorded)'} is not available here, so the data profile is skipped.")
+    try:
+        ds = load_dataset(source, target=d["target"])
+    except DataError as exc:
+        return note(f"Could not reload the dataset for the profile: {exc}")
+    if run.card:
+        names = [f["name"] for f in run.card.get("features", []) if f["name"] in ds.X.columns]
+        if names:
+            ds.X = ds.X[names]
+            ds.categorical = [c for c in ds.categorical if c in names]
+    return html_section(profile_dataset(ds), prefix="profile")
+
+
+def section_provenance(run: Run) -> str:
+    b = run.board
+    versions = (run.card or {}).get("versions") or {"abauto": b["abauto_version"]}
+    kv = [["command", Raw(f"<code>{esc(b.get('command') or '(not recorded)')}</code>")], ["created", b["created"]],
+          ["run folder", str(run.dir.resolve())], ["wall time", f"{b['wall_seconds']:.1f} s"],
+          ["report written", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())]]
+    return (table(["", ""], kv, cls="kv") + "<h3>Package versions</h3>"
+            + table(["package", "version"], [[k, v] for k, v in versions.items()]))
+
+
+# ----------------------------------------------------------------------------- entry points
+
+def render(run_dir: str | Path) -> str:
+    """The report of a run folder as an HTML string."""
+    run = Run(run_dir)
+    b = run.board
+    studies: list = []
+    history_error = ""
+    try:
+        studies = run.studies()
+    except Exception as exc:
+        history_error = note(f"Could not read study.db: {type(exc).__name__}: {str(exc)[:200]}")
+    best = b["best"]
+    cards = [(num(best["outer_mean"]), f"outer {run.metric} (± {num(best['outer_std'])})"),
+             (b["final"]["family"] if b["final"] else "–", "final model family"),
+             (b["dataset"]["rows"], "rows"), (b["dataset"]["features"], "features"),
+             (len(b["dataset"]["classes"]), "classes"), (b["trials"]["total"], "trials")]
+    summary = '<div class="cards">' + "".join(f"<div class=\"card\"><b>{esc(v)}</b><span>{esc(k)}</span></div>"
+                                              for v, k in cards) + "</div>"
+    sections = [
+        ("dataset", "Dataset", lambda: summary + section_dataset(run)),
+        ("leaderboard", "Leaderboard", lambda: section_leaderboard(run)),
+        ("outer-scores", "Outer-fold scores", lambda: section_outer_scores(run)),
+        ("history", "Optimisation history", lambda: history_error or section_history(run, studies)),
+        ("importance", "Hyperparameter importances", lambda: history_error or section_importance(run, studies)),
+        ("confusion", "Confusion matrix", lambda: section_confusion(run)),
+        ("per-class", "Per-class scores", lambda: section_per_class(run)),
+        ("final", "Final pipeline", lambda: section_final(run)),
+        ("profile", "Data profile", lambda: section_profile(run)),
+        ("provenance", "Provenance", lambda: section_provenance(run)),
+    ]
+    subtitle = (f"abauto {esc(b['abauto_version'])} run of {esc(b['created'])}: "
+                f"{esc(b['dataset']['name'])}, metric <code>{esc(run.metric)}</code>")
+    return page(f"abauto report: {b['dataset']['name']}", subtitle,
+                [(a, h, guarded(build)) for a, h, build in sections])
+
+
+def write_report(run_dir: str | Path, output: str | Path | None = None) -> Path:
+    """Write ``report.html`` (or ``output``) for a run folder atomically; return its path."""
+    text = render(run_dir)
+    target = Path(output) if output else Path(run_dir) / REPORT_FILE
+    return write_text(target, text)

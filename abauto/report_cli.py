@@ -1,0 +1,44 @@
+"""The ``abauto report`` and ``abauto profile`` commands; :func:`register` adds them to the app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+
+def report(run_dir: Path = typer.Argument(..., help="Run folder written by 'abauto search' (holds leaderboard.json)."),
+           output: Optional[Path] = typer.Option(None, "-o", "--output", help="HTML file [default: RUN_DIR/report.html]."),
+           ) -> None:
+    """Write a self-contained HTML report (tables and plots) of a finished search."""
+    from abauto.report import write_report
+
+    path = write_report(run_dir, output)
+    typer.echo(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB)")
+
+
+def profile(data: Path = typer.Argument(..., help="CSV, TSV or parquet table (or a low-level JSON source)."),
+            target: Optional[str] = typer.Option(None, help="Class column (default: 'class' if present, else the last)."),
+            drop: Optional[List[str]] = typer.Option(None, help="Columns to leave out (repeat or comma-separate)."),
+            id_: Optional[List[str]] = typer.Option(None, "--id", help="Identifier columns, left out of the features."),
+            html: Optional[Path] = typer.Option(None, "--html", help="Also write a self-contained HTML page here."),
+            ) -> None:
+    """Per-feature missing values, range, skew and normality, class counts and correlations."""
+    from abauto.data import load_dataset
+    from abauto.files import write_text
+    from abauto.profile import html_page, print_profile, profile_dataset
+
+    split = [v.strip() for item in (drop or []) + (id_ or []) for v in item.split(",") if v.strip()]
+    dataset = load_dataset(data, target=target, drop=split)
+    result = profile_dataset(dataset)
+    print_profile(result)
+    if html:
+        path = write_text(html, html_page(result))
+        typer.echo(f"wrote {path}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``report`` and ``profile`` as top-level commands of ``app``."""
+    app.command()(report)
+    app.command()(profile)
