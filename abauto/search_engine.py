@@ -303,18 +303,23 @@ class SearchResult:
         return best["outer_mean"], best["outer_std"]
 
 
-def search(dataset: Dataset, settings: SearchSettings | None = None, run_dir: str | Path | None = None,
+def search(dataset: Dataset | str | Path, settings: SearchSettings | None = None, run_dir: str | Path | None = None,
            registry: Registry | None = None, progress: Callable[[str, optuna.trial.FrozenTrial], None] | None = None,
            command: str = "") -> SearchResult:
     """Run the nested cross-validated search and write the run folder.
+
+    ``dataset`` is a :class:`abauto.data.Dataset` or the path of a table.
 
     ``run_dir`` defaults to ``runs/<dataset>-<timestamp>``; the Optuna storage defaults to
     ``sqlite:///<run_dir>/study.db``. ``progress(study_name, trial)`` is called after every
     trial when ``n_jobs == 1``.
     """
     from abauto import leaderboard as lb
+    from abauto.data import load_dataset
     from abauto.model import save_model
 
+    if not isinstance(dataset, Dataset):
+        dataset = load_dataset(dataset)
     settings = settings or SearchSettings()
     registry = registry or load_registry()
     space = PipelineSpace(registry, DataShape.of(dataset), settings.plugins, settings.exclude,
