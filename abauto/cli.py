@@ -207,6 +207,9 @@ for _name, _target in SUBCOMMANDS:
     app.add_typer(getattr(importlib.import_module(_module), _attr), name=_name)
 
 
+from abauto.report_cli import register as _register_report; _register_report(app)  # noqa: E402,E702
+
+
 def main(argv: Optional[list[str]] = None) -> None:
     """Entry point: run the app and turn every exception into one line and an exit code."""
     from abauto.leaderboard import LeaderboardError

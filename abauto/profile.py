@@ -112,7 +112,7 @@ def _feature_cells(f: dict) -> list[str]:
     if f["kind"] == "categorical":
         return [f["name"], f["kind"], f"{100 * f['missing']:.1f}%", f"{f['levels']} levels", "", "", "", "", f"top: {f['top']}"]
     return [f["name"], f["kind"], f"{100 * f['missing']:.1f}%", f"{_num(f['min'])} … {_num(f['max'])}", _num(f["mean"]),
-            _num(f["skew"], 2), _num(f["kurtosis"], 2), _num(f["normal_p"], 2), f["hint"]]
+            _num(f["skew"], 2), _num(f["kurtosis"], 2), "–" if f["normal_p"] is None else f"{f['normal_p']:.2g}", f["hint"]]
 
 
 HEADER = ["feature", "kind", "missing", "range", "mean", "skew", "kurtosis", "normal p", "hint"]

@@ -36,16 +36,16 @@ h1{font-size:1.7em;margin:.2em 0 .1em}h2{font-size:1.3em;margin:1.8em 0 .5em;pad
  border-bottom:2px solid #e3e6ea}h3{font-size:1.05em;margin:1.2em 0 .4em}
 .sub{color:#5b6470;margin:0 0 1em}.note{color:#6b5900;background:#fff8dc;border-left:4px solid #e0c050;
  padding:6px 10px;margin:.6em 0}.error{color:#8a1f1f;background:#fdecec;border-left:4px solid #c44;padding:6px 10px}
-nav{font-size:.92em;margin:.8em 0 1.2em}nav a{margin-right:1em;color:#2f5f96;text-decoration:none;white-space:nowrap}
+nav{font-size:.92em;margin:.8em 0 1.2em;display:flex;flex-wrap:wrap;gap:4px 18px}nav a{color:#2f5f96;text-decoration:none;white-space:nowrap}
 table{border-collapse:collapse;margin:.4em 0 1em;font-size:.92em}th,td{padding:4px 10px;border-bottom:1px solid #e3e6ea;
- text-align:left;vertical-align:top}th{background:#f0f2f5;font-weight:600}td.n,th.n{text-align:right;
+ text-align:left;vertical-align:top}th{background:#f0f2f5;font-weight:600}td.n,th.n{text-align:right;white-space:nowrap;
  font-variant-numeric:tabular-nums}tr.hl td{background:#eef5ff;font-weight:600}
 .bar{display:inline-block;height:.8em;background:#3b6ea5;border-radius:2px;vertical-align:middle;margin-left:6px}
 .kv td:first-child{color:#5b6470;white-space:nowrap}code,pre{font:13px/1.4 ui-monospace,"DejaVu Sans Mono",monospace}
 pre{background:#f4f5f7;padding:8px 10px;overflow-x:auto;white-space:pre-wrap;word-break:break-all}
 figure.plot{margin:.6em 0 1.2em;text-align:center}figure.plot svg{max-width:100%;height:auto}
 .cards{display:flex;flex-wrap:wrap;gap:12px;margin:.8em 0}.card{border:1px solid #e3e6ea;border-radius:6px;
- padding:8px 14px;min-width:130px}.card b{display:block;font-size:1.35em}.card span{color:#5b6470;font-size:.85em}
+ padding:8px 14px;min-width:110px}.card b{display:block;font-size:1.35em}.card span{color:#5b6470;font-size:.85em}
 """
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
@@ -70,11 +70,12 @@ def table(header: list[str], rows: list[list], numeric: set[int] = frozenset(), 
     def cell(tag, i, v):
         klass = ' class="n"' if i in numeric else ""
         return f"<{tag}{klass}>{v if isinstance(v, Raw) else esc(v)}</{tag}>"
-    head = "".join(cell("th", i, h) for i, h in enumerate(header))
+    head = "".join(cell("th", i, h) for i, h in enumerate(header)) if header else ""
     hl = ' class="hl"'
     body = "".join(f"<tr{hl if r in highlight else ''}>" + "".join(cell("td", i, v) for i, v in enumerate(row))
                    + "</tr>" for r, row in enumerate(rows))
-    return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    thead = f"<thead><tr>{head}</tr></thead>" if head else ""
+    return f'<table class="{cls}">{thead}<tbody>{body}</tbody></table>'
 
 
 class Raw(str):
@@ -166,6 +167,8 @@ class Run:
 
     def __init__(self, run_dir: str | Path):
         self.dir = Path(run_dir)
+        if not self.dir.exists():
+            raise lb.LeaderboardError(f"{run_dir}: no such run folder")
         path = self.dir / "leaderboard.json" if self.dir.is_dir() else self.dir
         if path.name == "leaderboard.json" and path.parent != self.dir:
             self.dir = path.parent
@@ -249,7 +252,7 @@ def section_dataset(run: Run) -> str:
     kv = [["name", d["name"]], ["source", d.get("source") or "–"], ["rows", d["rows"]], ["features", d["features"]],
           ["categorical features", ", ".join(d.get("categorical") or []) or "none"], ["target column", d["target"]],
           ["classes", len(d["classes"])], ["missing values", f"{100 * d['missing_fraction']:.2f}% of feature cells"]]
-    return (table(["", ""], kv, cls="kv") + "<h3>Class counts</h3>"
+    return (table([], kv, cls="kv") + "<h3>Class counts</h3>"
             + table(["class", "rows", "share"], rows, numeric={1}))
 
 
@@ -451,7 +454,7 @@ def section_provenance(run: Run) -> str:
     kv = [["command", Raw(f"<code>{esc(b.get('command') or '(not recorded)')}</code>")], ["created", b["created"]],
           ["run folder", str(run.dir.resolve())], ["wall time", f"{b['wall_seconds']:.1f} s"],
           ["report written", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())]]
-    return (table(["", ""], kv, cls="kv") + "<h3>Package versions</h3>"
+    return (table([], kv, cls="kv") + "<h3>Package versions</h3>"
             + table(["package", "version"], [[k, v] for k, v in versions.items()]))
 
 
