@@ -19,8 +19,8 @@ import pandas as pd
 
 TABLE_SUFFIXES = {".csv", ".tsv", ".txt", ".parquet", ".pq"}
 DELIMITERS = ",;\t|"
-# A text column counts as "numeric with stray text" when at least this share of its values parse.
-NUMERIC_SHARE = 0.8
+# A text column counts as "numeric with stray text" (an error) when at least this share of its values parse.
+NUMERIC_SHARE = 0.5
 
 
 class DataError(ValueError):

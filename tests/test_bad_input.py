@@ -1,0 +1,179 @@
+"""Hostile input: every malformed table gives one line on stderr, exit code 2, no traceback and
+no run folder; valid-but-unusual tables (BOM, semicolons, quoted newlines) are read correctly."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from abauto.cli import main
+from abauto.data import DataError, dataset_from_frame, read_table
+
+GOOD = "a,b,class\n" + "".join(f"{i},{i % 3},{'x' if i % 2 else 'y'}\n" for i in range(12))
+
+
+def run_cli(args, capsys) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exc:
+        main(list(args))
+    captured = capsys.readouterr()
+    return exc.value.code, captured.out, captured.err
+
+
+def _write(tmp_path, name, content):
+    path = tmp_path / name
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    return path
+
+
+def _parquet_truncated(tmp_path):
+    path = tmp_path / "t.parquet"
+    pd.DataFrame({"a": range(50), "class": ["x", "y"] * 25}).to_parquet(path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    return path
+
+
+def _wide(n_cols: int, rows: int) -> str:
+    header = ",".join(f"f{i}" for i in range(n_cols)) + ",class\n"
+    return header + "".join(",".join(["1"] * n_cols) + f",{'xy'[r % 2]}\n" for r in range(rows))
+
+
+# (file name, content, extra CLI args, words the one-line error must contain)
+CASES = [
+    ("empty.csv", "", [], ["empty"]),
+    ("blank.csv", "\n\n  \n", [], ["empty"]),
+    ("header_only.csv", "a,b,class\n", [], ["header only"]),
+    ("one_row.csv", "a,b,class\n1,2,x\n", [], ["single class"]),
+    ("two_rows.csv", "a,b,class\n1,2,x\n3,4,y\n", [], ["only 2 labelled rows"]),
+    ("single_class.csv", "a,class\n" + "1,x\n" * 10, [], ["single class", "'x'"]),
+    ("one_member.csv", "a,class\n" + "1,x\n" * 10 + "2,y\n", [], ["class 'y'", "single member"]),
+    ("no_target.csv", GOOD, ["--target", "label"], ["--target", "'label'"]),
+    ("all_nan.csv", "a,b,class\n" + "1,,x\n2,,y\n" * 6, [], ["column 'b'", "no values"]),
+    ("inf.csv", "a,b,class\n" + "1,2,x\n2,3,y\n" * 5 + "1,inf,x\n", [], ["column 'b'", "infinite"]),
+    ("neg_inf.csv", "a,b,class\n" + "1,2,x\n2,3,y\n" * 5 + "-inf,1,x\n", [], ["column 'a'", "infinite"]),
+    ("text_in_numeric.csv", "a,b,class\n" + "1,2,x\n2,3,y\n" * 6 + "1,oops,x\n", [], ["column 'b'", "'oops'"]),
+    ("mixed_types.csv", "a,b,class\n" + "1,2.5,x\n2,abc,y\n2,3,x\n3,4,y\n" * 3, [], ["column 'b'", "'abc'"]),
+    ("dup_columns.csv", "a,a,class\n" + "1,2,x\n2,3,y\n" * 5, [], ["duplicate column", "'a'"]),
+    ("dup_after_strip.csv", "a, a,class\n" + "1,2,x\n2,3,y\n" * 5, [], ["duplicate column"]),
+    ("unnamed.csv", "a,,class\n" + "1,2,x\n2,3,y\n" * 5, [], ["column 2 has no name"]),
+    ("latin1.csv", b"a,b,class\n" + b"1,caf\xe9,x\n2,d,y\n" * 5, [], ["undecodable byte 0xe9", "line 2"]),
+    ("binary.csv", bytes(range(256)) * 40, [], ["binary"]),
+    ("garbage.csv", b"\x89PNG\r\n\x1a\n" + b"\xff\xfe" * 100, [], ["undecodable"]),
+    ("ragged.csv", "a,b,class\n1,2,x\n1,2,3,4,5,y\n" + "1,2,x\n" * 5, [], ["malformed"]),
+    ("long_line.csv", "a,b,class\n" + "1,2,x\n" * 5 + ",".join(["9"] * 200_000) + "\n", [], ["malformed"]),
+    ("wide_few_rows.csv", _wide(10_000, 3), [], ["only 3 labelled rows"]),
+    ("target_empty.csv", "a,class\n" + "1,\n" * 8, [], ["target column 'class' is empty"]),
+    ("only_target.csv", "class\n" + "x\ny\n" * 5, [], ["no feature columns"]),
+    ("drop_missing.csv", GOOD, ["--drop", "zzz"], ["--drop", "'zzz'"]),
+    ("groups_missing.csv", GOOD, ["--groups", "artist"], ["--groups", "'artist'"]),
+    ("drop_everything.csv", GOOD, ["--drop", "a,b"], ["no feature columns"]),
+    ("bad_outer.csv", GOOD, ["--outer", "kfold:1"], ["--outer"]),
+    ("bad_holdout.csv", GOOD, ["--outer", "holdout:1.5"], ["--outer"]),
+    ("bad_metric.csv", GOOD, ["--metric", "nonsense"], ["--metric", "'nonsense'"]),
+    ("bad_sampler.csv", GOOD, ["--sampler", "anneal"], ["--sampler", "'anneal'"]),
+    ("bad_plugin.csv", GOOD, ["--plugins", "nosuchplugin"], ["unknown plugin", "'nosuchplugin'"]),
+    ("grid_without_grid.csv", GOOD, ["--sampler", "grid"], ["grid"]),
+]
+
+
+@pytest.mark.parametrize("name,content,args,words", CASES, ids=[c[0] for c in CASES])
+def test_bad_table_one_line_exit_2(tmp_path, capsys, name, content, args, words):
+    path = _write(tmp_path, name, content)
+    out_dir = tmp_path / "run"
+    code, out, err = run_cli(["search", str(path), "--trials", "1", "--out", str(out_dir), "--quiet", *args], capsys)
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    assert lines[0].startswith("abauto: error:")
+    for word in words:
+        assert word in lines[0], lines[0]
+    assert not out_dir.exists(), "no run folder may be left behind on bad input"
+
+
+def test_other_bad_inputs(tmp_path, capsys):
+    missing = tmp_path / "nope.csv"
+    code, _, err = run_cli(["search", str(missing), "--quiet"], capsys)
+    assert code == 2 and "no such file" in err and str(missing) in err
+    code, _, err = run_cli(["search", str(tmp_path), "--quiet"], capsys)
+    assert code == 2 and "is a folder" in err
+    trunc = _parquet_truncated(tmp_path)
+    code, _, err = run_cli(["search", str(trunc), "--quiet", "--out", str(tmp_path / "r")], capsys)
+    assert code == 2 and "parquet" in err and len(err.strip().splitlines()) == 1
+    cfg = _write(tmp_path, "bad.yaml", "trials: [1\n")
+    code, _, err = run_cli(["search", str(_write(tmp_path, "g.csv", GOOD)), "--config", str(cfg)], capsys)
+    assert code == 2 and "not valid YAML" in err
+    cfg = _write(tmp_path, "unknown.yaml", "trails: 3\n")
+    code, _, err = run_cli(["search", str(tmp_path / "g.csv"), "--config", str(cfg)], capsys)
+    assert code == 2 and "unknown setting 'trails'" in err
+    code, _, err = run_cli(["search", str(tmp_path / "g.csv"), "--trials", "0"], capsys)
+    assert code == 2 and "Traceback" not in err
+
+
+@pytest.mark.parametrize("content,sep_note", [
+    ("\ufeffa,b,class\n" + "1,2,x\n2,3,y\n" * 3, "BOM"),
+    ("a;b;class\n" + "1;2;x\n2;3;y\n" * 3, "semicolons"),
+    ('a,b,class\n1,"two\nlines",x\n2,"z",y\n' + '3,"z",x\n4,"w",y\n' * 2, "quoted newline"),
+    ("a\tb\tclass\n" + "1\t2\tx\n2\t3\ty\n" * 3, "tabs"),
+])
+def test_unusual_but_valid_tables_are_read(tmp_path, content, sep_note):
+    path = _write(tmp_path, "t.csv", content)
+    frame = read_table(path)
+    assert list(frame.columns) == ["a", "b", "class"], sep_note
+    ds = dataset_from_frame(frame, path)
+    assert ds.target == "class" and len(ds.y) == len(frame)
+
+
+def test_few_members_lowers_folds_with_a_note(tmp_path):
+    from abauto.search_engine import SearchSettings, outer_splits
+
+    path = _write(tmp_path, "t.csv", "a,class\n" + "1,x\n" * 12 + "2,y\n2,y\n2,y\n")
+    ds = dataset_from_frame(read_table(path), path)
+    jobs, notes = outer_splits(ds, SearchSettings(outer="kfold:5"))
+    assert len(jobs) == 4  # 3 outer folds + the final study
+    assert "lowered from 5 to 3" in notes[0] and "'y'" in notes[0]
+
+
+def test_rows_without_label_are_dropped_with_a_note(tmp_path):
+    path = _write(tmp_path, "t.csv", "a,class\n" + "1,x\n2,y\n" * 4 + "3,\n")
+    ds = dataset_from_frame(read_table(path), path)
+    assert len(ds.y) == 8 and "dropped 1 rows" in ds.notes[0]
+
+
+cells = st.one_of(st.none(), st.integers(-5, 5), st.floats(allow_nan=True, allow_infinity=True),
+                  st.text(max_size=5), st.sampled_from(["", "inf", "NA", "x", "1e3", ";", '"', "\n"]))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.lists(cells, min_size=3, max_size=3), min_size=0, max_size=12),
+       labels=st.lists(st.sampled_from(["a", "b", "", None]), min_size=0, max_size=12))
+def test_loader_never_crashes_property(tmp_path, rows, labels):
+    """Any table either loads into a consistent Dataset or raises a one-line DataError."""
+    n = min(len(rows), len(labels))
+    frame = pd.DataFrame([r[:3] for r in rows[:n]], columns=["f1", "f2", "f3"]) if n else pd.DataFrame(columns=["f1", "f2", "f3"])
+    frame["class"] = labels[:n]
+    path = tmp_path / "prop.csv"
+    frame.to_csv(path, index=False)
+    try:
+        ds = dataset_from_frame(read_table(path), path)
+    except DataError as exc:
+        assert "\n" not in str(exc) and str(path) in str(exc)
+        return
+    assert len(ds.y) == len(ds.X) >= 4
+    numeric = ds.X[ds.numeric].to_numpy(dtype=float)
+    assert not np.isinf(numeric).any()
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(blob=st.binary(max_size=400))
+def test_read_table_on_random_bytes_property(tmp_path, blob):
+    path = tmp_path / "blob.csv"
+    path.write_bytes(blob)
+    try:
+        read_table(path)
+    except DataError as exc:
+        assert "\n" not in str(exc)
