@@ -33,14 +33,14 @@ def normality_hint(values: np.ndarray, skew: float, kurt: float) -> tuple[float 
         if p >= NORMAL_P:
             return p, "≈ normal"
     if abs(skew) >= 1:
-        return p, "right-skewed" if skew > 0 else "left-skewed"
+        return p, "right skew" if skew > 0 else "left skew"
     if kurt >= 1:
         return p, "heavy tails"
     if kurt <= -1:
-        return p, "flat / bounded"
+        return p, "light tails"
     if p is None:
-        return None, "≈ symmetric (few values)"
-    return p, "not normal (mild)"
+        return None, "≈ symmetric"
+    return p, "non-normal"
 
 
 def _finite(x) -> float | None:
@@ -108,11 +108,19 @@ def _num(v, digits: int = 3) -> str:
     return f"{v:.{digits}g}" if abs(v) >= 1e4 or (v != 0 and abs(v) < 1e-3) else f"{v:.{digits}f}"
 
 
+def _short(v) -> str:
+    return "–" if v is None else f"{v:.4g}"
+
+
+def _p(p) -> str:
+    return "–" if p is None else "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
 def _feature_cells(f: dict) -> list[str]:
     if f["kind"] == "categorical":
         return [f["name"], f["kind"], f"{100 * f['missing']:.1f}%", f"{f['levels']} levels", "", "", "", "", f"top: {f['top']}"]
     return [f["name"], f["kind"], f"{100 * f['missing']:.1f}%", f"{_num(f['min'])} … {_num(f['max'])}", _num(f["mean"]),
-            _num(f["skew"], 2), _num(f["kurtosis"], 2), "–" if f["normal_p"] is None else f"{f['normal_p']:.2g}", f["hint"]]
+            _num(f["skew"], 2), _num(f["kurtosis"], 2), _p(f["normal_p"]), f["hint"]]
 
 
 HEADER = ["feature", "kind", "missing", "range", "mean", "skew", "kurtosis", "normal p", "hint"]
@@ -120,6 +128,7 @@ HEADER = ["feature", "kind", "missing", "range", "mean", "skew", "kurtosis", "no
 
 def print_profile(profile: dict, console=None) -> None:
     """The profile as rich tables on the terminal."""
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
@@ -127,13 +136,19 @@ def print_profile(profile: dict, console=None) -> None:
     console.print(f"[bold]{profile['name']}[/bold]: {profile['rows']} rows, {len(profile['features'])} features, "
                   f"{len(profile['classes'])} classes in {profile['target']!r}, "
                   f"{100 * profile['missing_fraction']:.2f}% missing cells", highlight=False)
-    t = Table(title="Features", title_justify="left")
-    for i, h in enumerate(HEADER):
-        t.add_column(h, justify="right" if 2 <= i <= 7 else "left")
+    t = Table(title="Features", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    t.add_column("feature", overflow="ellipsis", no_wrap=True, min_width=8, max_width=17)
+    for h in ("miss", "min", "max", "skew", "kurt", "p norm"):
+        t.add_column(h, justify="right", no_wrap=True)
+    t.add_column("hint", no_wrap=True, overflow="ellipsis")
     for f in profile["features"]:
-        t.add_row(*_feature_cells(f))
+        if f["kind"] == "categorical":
+            t.add_row(f["name"], f"{100 * f['missing']:.1f}%", "", "", "", "", "", f"categorical, {f['levels']} levels")
+        else:
+            c = _feature_cells(f)
+            t.add_row(f["name"], c[2], _short(f["min"]), _short(f["max"]), c[5], c[6], _p(f["normal_p"]), c[8])
     console.print(t)
-    c = Table(title="Classes", title_justify="left")
+    c = Table(title="Classes", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     c.add_column("class")
     c.add_column("rows", justify="right")
     c.add_column("share", justify="right")
@@ -143,7 +158,7 @@ def print_profile(profile: dict, console=None) -> None:
     console.print(c)
     pairs = profile["correlation"]["pairs"]
     if pairs:
-        p = Table(title="Most correlated feature pairs (Pearson r)", title_justify="left")
+        p = Table(title="Most correlated feature pairs (Pearson r)", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
         p.add_column("feature")
         p.add_column("feature")
         p.add_column("r", justify="right")
