@@ -69,6 +69,7 @@ class Dataset:
 # Loaders for inputs that are not plain tables (e.g. AcousticBrainz documents) register here:
 # ``predicate(path) -> bool`` and ``load(path, **options) -> pd.DataFrame`` with the label column.
 FRAME_LOADERS: list[tuple[Callable[[Path], bool], Callable[..., pd.DataFrame]]] = []
+FRAME_LOADERS.append(__import__("abauto.acousticbrainz", fromlist=["FRAME_LOADER"]).FRAME_LOADER)  # folders/tars/bulk JSON of AcousticBrainz low-level documents
 
 
 def _decode(path: Path, raw: bytes) -> str:

@@ -1,0 +1,191 @@
+"""Low-level documents + ground truth -> one table (float32 features, categorical key strings,
+the label column last), the form every other part of abauto takes."""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from abauto.acousticbrainz import documents as docs
+from abauto.acousticbrainz.flatten import Layout
+from abauto.acousticbrainz.groundtruth import GroundTruth, read_groundtruth
+from abauto.data import DataError, read_table
+
+PROGRESS_MIN = 2000  # documents before a progress bar is worth showing
+ID_COLUMNS = ("id", "recording_id", "mbid", "file", "filename")
+
+
+@dataclass
+class Documents:
+    """What a source held: one row per document, in source order."""
+
+    layout: Layout
+    matrix: np.ndarray              # float32, rows x layout.width
+    strings: list[tuple]            # per row, layout.categorical values
+    names: list[str]                # file or member name, for messages
+    stems: list[str]                # id from the file name
+    ids: list[str]                  # the id each row matched (ground truth id, else the stem)
+    metadata: list[dict] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def frame(self) -> pd.DataFrame:
+        X = pd.DataFrame(self.matrix, columns=self.layout.columns, copy=False)
+        if self.layout.categorical:
+            cats = pd.DataFrame(self.strings, columns=self.layout.categorical, dtype=object)
+            X = pd.concat([X, cats], axis=1)
+        X.index = pd.Index(self.stems, name="document")
+        return X
+
+
+def _mbid_tag(doc: Any) -> str | None:
+    try:
+        value = doc["metadata"]["tags"]["musicbrainz_recordingid"]
+    except (KeyError, TypeError):
+        return None
+    if isinstance(value, list):
+        value = value[0] if value else None
+    return str(value).strip().lower() if value else None
+
+
+class _Bar:
+    def __init__(self, enabled: bool, total: int | None):
+        self.bar = None
+        if enabled and (total is None or total >= PROGRESS_MIN) and sys.stderr.isatty():
+            from rich.progress import Progress
+
+            self.bar = Progress(transient=True, console=None)
+            self.task = self.bar.add_task("reading low-level documents", total=total)
+            self.bar.start()
+
+    def step(self, n: int) -> None:
+        if self.bar is not None and n % 256 == 0:
+            self.bar.update(self.task, completed=n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def read_documents(path: str | Path, groundtruth: GroundTruth | None = None, select: Sequence[str] = ("*",),
+                   exclude: Sequence[str] | None = None, keep_metadata: bool = False,
+                   progress: bool = False) -> Documents:
+    """Read every document of a source along the layout of the first one.
+
+    With ``groundtruth``, only documents it names are kept: by file name (``<id>.json``, or an
+    AcousticBrainz dump name ``<mbid>-<n>.json``), else by ``metadata.tags.musicbrainz_recordingid``.
+    """
+    path = Path(path)
+    t0 = time.perf_counter()
+    files, total = docs.count_hint(path)
+    labels = groundtruth.labels if groundtruth else None
+
+    def keep(stem: str) -> bool:  # skip unparsed files whose name already says "not wanted"
+        if labels is None or not docs.names_an_mbid(stem):
+            return True
+        return any(c in labels for c in docs.candidate_ids(stem))
+
+    layout: Layout | None = None
+    capacity = max(total or 1024, 1)
+    matrix: np.ndarray | None = None
+    strings, names, stems, ids, metadata = [], [], [], [], []
+    bar = _Bar(progress, total)
+    try:
+        for raw in docs.iter_source(path, files, keep):
+            doc = raw.doc if raw.doc is not None else docs.parse(raw.name, raw.data)
+            matched = raw.stem
+            if labels is not None:
+                matched = next((c for c in docs.candidate_ids(raw.stem) if c in labels), None)
+                if matched is None:
+                    tag = _mbid_tag(doc)
+                    matched = tag if tag in labels else None
+                if matched is None:
+                    continue
+            if layout is None:
+                layout = Layout.infer(doc, raw.name, select, exclude)
+                matrix = np.empty((capacity, layout.width), dtype=np.float32)
+            n = len(names)
+            if n == capacity:
+                capacity *= 2
+                grown = np.empty((capacity, layout.width), dtype=np.float32)
+                grown[:n] = matrix[:n]
+                matrix = grown
+            strings.append(layout.extract(doc, raw.name, matrix[n]))
+            names.append(raw.name)
+            stems.append(raw.stem)
+            ids.append(matched)
+            if keep_metadata:
+                meta = doc.get("metadata") if isinstance(doc, dict) else None
+                metadata.append(meta if isinstance(meta, dict) else {})
+            bar.step(n + 1)
+    finally:
+        bar.close()
+    if layout is None:
+        what = f" named by {groundtruth.source}" if groundtruth else ""
+        raise DataError(f"{path}: no low-level documents{what} found")
+    matrix = matrix[: len(names)]
+    return Documents(layout, matrix, strings, names, stems, ids, metadata, time.perf_counter() - t0)
+
+
+def _check_coverage(gt: GroundTruth, found: Documents, path: Path) -> None:
+    missing = sorted(set(gt.labels) - set(found.ids))
+    if missing:
+        shown = ", ".join(missing[:5])
+        raise DataError(f"{gt.source}: {len(missing)} of {len(gt.labels)} ground-truth ids have no low-level "
+                        f"document in {path}: {shown}{', ...' if len(missing) > 5 else ''}")
+
+
+def read_join(path: str | Path, ids: Sequence[str]) -> pd.DataFrame:
+    """Per-recording columns from a CSV keyed by id (first column named id/recording_id/mbid/file,
+    else the first column), in the order of ``ids``; every id must be present."""
+    path = Path(path)
+    table = read_table(path)
+    key = next((c for c in table.columns if c.strip().lower() in ID_COLUMNS), table.columns[0])
+    keys = table[key].astype(str).map(lambda s: docs.strip_suffix(s.strip()) if "/" in s or s.endswith(".json") else s.strip())
+    if keys.duplicated().any():
+        raise DataError(f"{path}: id {keys[keys.duplicated()].iloc[0]!r} appears twice in column {key!r}")
+    table = table.drop(columns=[key])
+    table.index = keys.to_numpy()
+    absent = [i for i in dict.fromkeys(ids) if i not in table.index]
+    if absent:
+        raise DataError(f"{path}: {len(absent)} recording id(s) missing from column {key!r}: "
+                        f"{', '.join(absent[:5])}{', ...' if len(absent) > 5 else ''}")
+    return table.loc[list(ids)].reset_index(drop=True)
+
+
+def join_columns(path: str | Path) -> list[str]:
+    """The columns a join file adds (all but its id column)."""
+    table = read_table(path)
+    key = next((c for c in table.columns if c.strip().lower() in ID_COLUMNS), table.columns[0])
+    return [c for c in table.columns if c != key]
+
+
+def load_frame(path: str | Path, groundtruth: str | Path | None = None, select: Sequence[str] | None = None,
+               exclude: Sequence[str] | None = None, join: str | Path | None = None,
+               progress: bool = False) -> pd.DataFrame:
+    """The ``FRAME_LOADERS`` entry: features, joined columns, then the label column (named by
+    the ground truth's ``className``), one row per matched document."""
+    path = Path(path)
+    if groundtruth is None:
+        raise DataError(f"{path}: low-level JSON needs --groundtruth (gaia YAML, or a CSV of id,label)")
+    gt = read_groundtruth(groundtruth)
+    found = read_documents(path, gt, select or ("*",), exclude, progress=progress)
+    _check_coverage(gt, found, path)
+    frame = found.frame().reset_index(drop=True)
+    label = gt.class_name if gt.class_name not in frame.columns else f"{gt.class_name}_label"
+    parts = [frame]
+    if join is not None:
+        extra = read_join(join, found.ids)
+        clash = [c for c in extra.columns if c in frame.columns or c == label]
+        if clash:
+            raise DataError(f"{join}: column {clash[0]!r} clashes with a descriptor or the label column")
+        parts.append(extra)
+    parts.append(pd.DataFrame({label: [gt.labels[i] for i in found.ids]}))
+    out = pd.concat(parts, axis=1)
+    out.attrs["documents_seconds"] = found.seconds
+    return out
