@@ -41,7 +41,7 @@ table{border-collapse:collapse;margin:.4em 0 1em;font-size:.92em}th,td{padding:4
  text-align:left;vertical-align:top}th{background:#f0f2f5;font-weight:600}td.n,th.n{text-align:right;white-space:nowrap;
  font-variant-numeric:tabular-nums}tr.hl td{background:#eef5ff;font-weight:600}
 .bar{display:inline-block;height:.8em;background:#3b6ea5;border-radius:2px;vertical-align:middle;margin-left:6px}
-.kv td:first-child{color:#5b6470;white-space:nowrap}code,pre{font:13px/1.4 ui-monospace,"DejaVu Sans Mono",monospace}
+.pipe{font-size:.86em;color:#3d4650}.lb{font-size:.86em}.lb td:last-child{min-width:240px}.kv td:first-child{color:#5b6470;white-space:nowrap}code,pre{font:13px/1.4 ui-monospace,"DejaVu Sans Mono",monospace}
 pre{background:#f4f5f7;padding:8px 10px;overflow-x:auto;white-space:pre-wrap;word-break:break-all}
 figure.plot{margin:.6em 0 1.2em;text-align:center}figure.plot svg{max-width:100%;height:auto}
 .cards{display:flex;flex-wrap:wrap;gap:12px;margin:.8em 0}.card{border:1px solid #e3e6ea;border-radius:6px;
@@ -260,21 +260,28 @@ def section_leaderboard(run: Run) -> str:
     b, p = run.board, run.board["protocol"]
     metric = run.metric
     others = [m for m in p["metrics"] if m != metric]
-    header = ["rank", "family", f"outer {metric}"] + others + ["inner mean", "fit s", "pipeline (first fold)"]
+    header = ["rank", "family", f"outer {metric}", "folds"] + others + ["inner mean", "fit s", "pipeline (first fold scored)"]
     best = b["best"]
-    rows = [["–", "selected per fold (abauto)", lb._fmt(best["outer_mean"], best["outer_std"])]
-            + [lb._fmt(best["metrics"][m]["mean"], best["metrics"][m]["std"]) for m in others]
-            + ["", "", ", ".join(f or "–" for f in best["families"])]]
+    n_folds = p["outer_folds"]
+
+    def scored(scores):
+        return f"{sum(s is not None for s in scores)}/{n_folds}"
+
+    def pipe(steps):
+        return Raw(f'<span class="pipe">{" › ".join(esc(s["plugin"]) for s in steps)}</span>')
+    rows = [["–", "selected per fold (abauto)", lb._fmt(best["outer_mean"], best["outer_std"]), scored(best["outer_scores"])]
+            + [num(best["metrics"][m]["mean"]) for m in others]
+            + ["", "", Raw(f'<span class="pipe">{esc(", ".join(f or "–" for f in best["families"]))}</span>')]]
     for e in b["entries"]:
         first = next((f for f in e["folds"] if f), None)
-        rows.append([e["rank"], e["family"], lb._fmt(e["outer_mean"], e["outer_std"])]
-                    + [lb._fmt(e["metrics"][m]["mean"], e["metrics"][m]["std"]) if m in e["metrics"] else "–" for m in others]
-                    + [num(e["inner_mean"]), num(e["fit_seconds"], 2), lb.describe_pipeline(first["pipeline"]) if first else ""])
+        rows.append([e["rank"], e["family"], lb._fmt(e["outer_mean"], e["outer_std"]), scored(e["outer_scores"])]
+                    + [num(e["metrics"][m]["mean"]) if m in e["metrics"] else "–" for m in others]
+                    + [num(e["inner_mean"]), num(e["fit_seconds"], 2), pipe(first["pipeline"]) if first else ""])
     outer = f"{p['outer_folds']}-fold" if p["outer"] == "kfold" else f"holdout {p['holdout_fraction']}"
     text = (f"<p>Nested cross-validation: {esc(outer)} outer{', grouped' if p['grouped'] else ''}, "
             f"{p['inner_folds']}-fold inner, {p['trials']} trials per study, sampler <code>{esc(p['sampler'])}</code>, "
-            f"seed {p['seed']}. Scores are mean ± std over outer folds; a family only has outer scores in the folds "
-            f"where it had at least one completed trial. The first row is the honest estimate of the whole procedure "
+            f"seed {p['seed']}. Scores are mean ± std over outer folds (other metrics: mean); a family only has outer scores in the folds "
+            f"where it had at least one completed trial (column folds), so compare families with the same count. The first row is the honest estimate of the whole procedure "
             f"(the pipeline selected in each fold; the families it chose are listed).</p>")
     t = b["trials"]
     extra = f"<p class=\"sub\">Trials: {t['complete']} complete, {t['pruned']} pruned, {t['failed']} failed.</p>"
@@ -284,7 +291,7 @@ def section_leaderboard(run: Run) -> str:
                                                 [[f["study"], f["trial"], f["plugin"], f["error"][:200]] for f in b["failures"][:30]],
                                                 numeric={1})
     notes = "".join(note(n) for n in b.get("notes") or [])
-    return text + table(header, rows, numeric=set(range(2, 3 + len(others) + 2)) | {0}, highlight={0}) + extra + notes + fails
+    return text + table(header, rows, numeric=set(range(2, 6 + len(others))) | {0}, highlight={0}, cls="lb") + extra + notes + fails
 
 
 def section_outer_scores(run: Run) -> str:
