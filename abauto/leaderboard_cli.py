@@ -406,6 +406,18 @@ def _summary_lines(result: dict) -> list[str]:
     return lines
 
 
+def _summary_markdown(result: dict) -> list[str]:
+    lines = []
+    for line in _summary_lines(result):
+        if line.startswith("  group"):
+            lines.append(f"- {line.strip()}")
+        else:
+            if lines and lines[-1].startswith("- "):
+                lines.append("")
+            lines += [line, ""]
+    return lines[:-1] if lines and lines[-1] == "" else lines
+
+
 @app.command()
 def compare(files: List[Path] = typer.Argument(..., help="leaderboard.json files, one per dataset."),
             fmt: str = typer.Option("table", "--format", "-f", help="table, md or json."),
@@ -437,7 +449,7 @@ def compare(files: List[Path] = typer.Argument(..., help="leaderboard.json files
                  "|---|" + "---:|" * len(names) + "---:|---|",
                  "| " + " | ".join(f"**{c}**" if c else c for c in best_row) + " |"]
         lines += ["| " + " | ".join(r) + " |" for r in rows]
-        lines += [""] + [f"{line}  " if not line.startswith("  ") else f"- {line.strip()}" for line in _summary_lines(result)]
+        lines += [""] + _summary_markdown(result)
         sys.stdout.write("\n".join(lines) + "\n")
         return
     table = Table(title=title, title_justify="left")
