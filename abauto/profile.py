@@ -19,72 +19,103 @@ TOP_CORRELATED = 20
 NORMAL_P = 0.05
 
 
+def _hint(p: float | None, skew: float, kurt: float) -> str:
+    if p is not None and p >= NORMAL_P:
+        return "≈ normal"
+    if abs(skew) >= 1:
+        return "right skew" if skew > 0 else "left skew"
+    if kurt >= 1:
+        return "heavy tails"
+    if kurt <= -1:
+        return "light tails"
+    return "≈ symmetric" if p is None else "non-normal"
+
+
+def _normal_p(values: np.ndarray) -> np.ndarray:
+    """D'Agostino-Pearson p-values of the columns of a complete 2-D array (>= 20 rows)."""
+    from scipy.stats import normaltest
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return np.atleast_1d(normaltest(values, axis=0).pvalue)
+
+
 def normality_hint(values: np.ndarray, skew: float, kurt: float) -> tuple[float | None, str]:
     """(normaltest p-value or None, a short hint) for the non-missing values of one feature."""
     if len(values) == 0 or np.ptp(values) == 0:
         return None, "constant"
-    p = None
-    if len(values) >= 20:
-        from scipy.stats import normaltest
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            p = float(normaltest(values).pvalue)
-        if p >= NORMAL_P:
-            return p, "≈ normal"
-    if abs(skew) >= 1:
-        return p, "right skew" if skew > 0 else "left skew"
-    if kurt >= 1:
-        return p, "heavy tails"
-    if kurt <= -1:
-        return p, "light tails"
-    if p is None:
-        return None, "≈ symmetric"
-    return p, "non-normal"
+    p = float(_normal_p(values[:, None])[0]) if len(values) >= 20 else None
+    return p, _hint(p, skew, kurt)
 
 
 def _finite(x) -> float | None:
     return None if x is None or not np.isfinite(x) else float(x)
 
 
-def feature_rows(X: pd.DataFrame, categorical: Sequence[str] = ()) -> list[dict]:
-    rows = []
+def _numeric(X: pd.DataFrame, categorical: Sequence[str]) -> pd.DataFrame:
     cats = set(categorical)
+    N = X[[c for c in X.columns if c not in cats]]
+    text = [c for c in N.columns if not pd.api.types.is_numeric_dtype(N[c])]
+    if text:
+        N = N.copy()
+        N[text] = N[text].apply(pd.to_numeric, errors="coerce")
+    return N.astype(float)
+
+
+def feature_rows(X: pd.DataFrame, categorical: Sequence[str] = ()) -> list[dict]:
+    """Per feature: missing share; numeric range, mean, std, skew, kurtosis, normality; categorical levels.
+    Vectorised over columns so wide tables (thousands of descriptors) take seconds."""
+    N = _numeric(X, categorical)
+    count, spread = N.count(), N.max() - N.min()
+    stats = {"min": N.min(), "max": N.max(), "mean": N.mean(), "std": N.std(ddof=0), "skew": N.skew(), "kurtosis": N.kurt()}
+    p = pd.Series(np.nan, index=N.columns)
+    testable = [c for c in N.columns if count[c] >= 20 and spread[c] > 0]
+    complete = [c for c in testable if count[c] == len(N)]
+    if complete:
+        p[complete] = _normal_p(N[complete].to_numpy())
+    for c in testable:
+        if count[c] < len(N):
+            p[c] = _normal_p(N[c].dropna().to_numpy()[:, None])[0]
+    missing = X.isna().mean() if len(X) else pd.Series(0.0, index=X.columns)
+    rows = []
     for name in X.columns:
-        col = X[name]
-        row = {"name": str(name), "kind": "categorical" if name in cats else "numeric",
-               "missing": float(col.isna().mean()) if len(col) else 0.0}
-        if name in cats:
-            counts = col.dropna().astype(str).value_counts()
+        row = {"name": str(name), "kind": "numeric" if name in N.columns else "categorical", "missing": float(missing[name])}
+        if name not in N.columns:
+            counts = X[name].dropna().astype(str).value_counts()
             row.update(levels=int(len(counts)), top=str(counts.index[0]) if len(counts) else None, hint="categorical")
         else:
-            values = pd.to_numeric(col, errors="coerce").dropna().to_numpy(dtype=float)
-            skew = _finite(pd.Series(values).skew()) if len(values) > 2 else None
-            kurt = _finite(pd.Series(values).kurt()) if len(values) > 3 else None
-            p, hint = normality_hint(values, skew or 0.0, kurt or 0.0)
-            row.update(min=_finite(values.min()) if len(values) else None, max=_finite(values.max()) if len(values) else None,
-                       mean=_finite(values.mean()) if len(values) else None, std=_finite(values.std()) if len(values) else None,
-                       skew=skew, kurtosis=kurt, normal_p=p, hint=hint)
+            row.update({k: _finite(v[name]) for k, v in stats.items()})
+            row["normal_p"] = _finite(p[name])
+            if count[name] == 0 or spread[name] == 0:
+                row["hint"] = "constant"
+            else:
+                row["hint"] = _hint(row["normal_p"], row["skew"] or 0.0, row["kurtosis"] or 0.0)
         rows.append(row)
     return rows
 
 
 def top_correlated(X: pd.DataFrame, categorical: Sequence[str] = (), top: int = TOP_CORRELATED) -> dict:
     """Pearson correlations among the ``top`` numeric features with the largest absolute
-    correlation to any other feature; also the strongest pairs."""
-    numeric = [c for c in X.columns if c not in set(categorical)]
-    frame = X[numeric].apply(pd.to_numeric, errors="coerce")
+    correlation to any other feature; also the strongest pairs. Missing values are replaced by
+    the column mean (which shrinks correlations of gappy columns a little)."""
+    frame = _numeric(X, categorical)
     frame = frame.loc[:, frame.std() > 0]
     if frame.shape[1] < 2:
         return {"features": [], "matrix": [], "pairs": []}
-    corr = frame.corr().fillna(0.0)
-    a = corr.abs().to_numpy().copy()
+    V = frame.to_numpy()
+    mean = np.nanmean(V, axis=0)
+    V = np.where(np.isnan(V), mean, V) - mean
+    scale = np.sqrt((V ** 2).sum(axis=0))
+    scale[scale == 0] = 1.0
+    values = np.clip((V / scale).T @ (V / scale), -1.0, 1.0)
+    a = np.abs(values)
     np.fill_diagonal(a, 0.0)
     order = np.argsort(-a.max(axis=1), kind="stable")[:top]
-    names = [str(corr.columns[i]) for i in order]
-    pairs = sorted(((float(corr.iat[i, j]), str(corr.columns[i]), str(corr.columns[j]))
-                    for i in range(len(corr)) for j in range(i + 1, len(corr))), key=lambda t: -abs(t[0]))[:10]
-    return {"features": names, "matrix": corr.iloc[order, order].to_numpy().round(4).tolist(),
+    cols = [str(c) for c in frame.columns]
+    upper = np.triu_indices(len(cols), k=1)
+    strongest = np.argsort(-a[upper], kind="stable")[:10]
+    pairs = [(float(values[i, j]), cols[i], cols[j]) for i, j in zip(upper[0][strongest], upper[1][strongest])]
+    return {"features": [cols[i] for i in order], "matrix": values[np.ix_(order, order)].round(4).tolist(),
             "pairs": [{"a": x, "b": y, "r": r} for r, x, y in pairs]}
 
 
@@ -167,15 +198,19 @@ def print_profile(profile: dict, console=None) -> None:
         console.print(p)
 
 
-def html_section(profile: dict, prefix: str = "profile") -> str:
+def html_section(profile: dict, prefix: str = "profile", max_rows: int = 300) -> str:
     """The profile as HTML (tables and a correlation heatmap), for the report or a page."""
     from abauto.report import heatmap, note, table
 
     miss = sum(1 for f in profile["features"] if f["missing"] > 0)
+    shown = profile["features"][:max_rows]
     parts = [f"<p>{profile['rows']} rows, {len(profile['features'])} features ({miss} with missing values), "
              f"{100 * profile['missing_fraction']:.2f}% of feature cells missing. The normality hint uses "
              f"D'Agostino–Pearson's test (p ≥ {NORMAL_P} ≈ normal) with ≥ 20 values, then skew and excess kurtosis.</p>",
-             table(HEADER, [_feature_cells(f) for f in profile["features"]], numeric={2, 3, 4, 5, 6, 7})]
+             table(HEADER, [_feature_cells(f) for f in shown], numeric={2, 3, 4, 5, 6, 7})]
+    if len(shown) < len(profile["features"]):
+        parts.append(note(f"Showing the first {len(shown)} of {len(profile['features'])} features; "
+                          "'abauto profile DATA' prints them all."))
     corr = profile["correlation"]
     if corr["features"]:
         names = corr["features"]
