@@ -317,3 +317,19 @@ def test_docs_describe_every_schema_field():
 
     walk(lb.schema())
     assert not missing, f"docs/leaderboard.md does not describe: {sorted(missing)}"
+
+
+def test_make_leaderboards_readme_only(tmp_path):
+    """benchmarks/make_leaderboards.py --readme-only rebuilds README.md from the JSON files."""
+    out = tmp_path / "lbs"
+    out.mkdir()
+    for i, (a, b, c) in enumerate([(0.9, 0.8, 0.7), (0.9, 0.7, 0.8), (0.95, 0.9, 0.6)]):
+        write(out / f"ds{i}.json", make_board(name=f"ds{i}", families={"a": [a] * 3, "b": [b] * 3, "c": [c] * 3}))
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "make_leaderboards.py"), "--readme-only",
+                           "--out", str(out)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    text = (out / "README.md").read_text(encoding="utf-8")
+    assert "| [ds0](ds0.json) | 90 | 4 | 3 |" in text
+    assert "| a | 0.9000 ± 0.0000 | 0.9000 ± 0.0000 | 0.9500 ± 0.0000 | 1.00 |" in text
+    assert "Friedman test over 3 datasets and 3 families" in text
+    assert "`--trials 4 --outer kfold:3 --inner-folds 3 --seed 0`" in text
