@@ -29,23 +29,34 @@ from abauto.files import write_text
 REPORT_FILE = "report.html"
 PALETTE = ["#3b6ea5", "#e07b39", "#4c9a6a", "#b8474d", "#7d62a8", "#8c6d4f", "#c266a7", "#6f6f6f"]
 CSS = """
-body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;color:#1e2329;
- background:#f6f7f9;margin:0}
+body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;color:#1e2329;background:#f6f7f9;margin:0}
 main{max-width:1040px;margin:0 auto;padding:24px 28px 48px;background:#fff;min-height:100vh}
-h1{font-size:1.7em;margin:.2em 0 .1em}h2{font-size:1.3em;margin:1.8em 0 .5em;padding-bottom:.2em;
- border-bottom:2px solid #e3e6ea}h3{font-size:1.05em;margin:1.2em 0 .4em}
-.sub{color:#5b6470;margin:0 0 1em}.note{color:#6b5900;background:#fff8dc;border-left:4px solid #e0c050;
- padding:6px 10px;margin:.6em 0}.error{color:#8a1f1f;background:#fdecec;border-left:4px solid #c44;padding:6px 10px}
-nav{font-size:.92em;margin:.8em 0 1.2em;display:flex;flex-wrap:wrap;gap:4px 18px}nav a{color:#2f5f96;text-decoration:none;white-space:nowrap}
-table{border-collapse:collapse;margin:.4em 0 1em;font-size:.92em}th,td{padding:4px 10px;border-bottom:1px solid #e3e6ea;
- text-align:left;vertical-align:top}th{background:#f0f2f5;font-weight:600}td.n,th.n{text-align:right;white-space:nowrap;
- font-variant-numeric:tabular-nums}tr.hl td{background:#eef5ff;font-weight:600}
+h1{font-size:1.7em;margin:.2em 0 .1em}
+h2{font-size:1.3em;margin:1.8em 0 .5em;padding-bottom:.2em;border-bottom:2px solid #e3e6ea}
+h3{font-size:1.05em;margin:1.2em 0 .4em}
+.sub{color:#5b6470;margin:0 0 1em}
+.note{color:#6b5900;background:#fff8dc;border-left:4px solid #e0c050;padding:6px 10px;margin:.6em 0}
+.error{color:#8a1f1f;background:#fdecec;border-left:4px solid #c44;padding:6px 10px}
+nav{font-size:.92em;margin:.8em 0 1.2em;display:flex;flex-wrap:wrap;gap:4px 18px}
+nav a{color:#2f5f96;text-decoration:none;white-space:nowrap}
+table{border-collapse:collapse;margin:.4em 0 1em;font-size:.92em}
+th,td{padding:4px 10px;border-bottom:1px solid #e3e6ea;text-align:left;vertical-align:top}
+th{background:#f0f2f5;font-weight:600}
+td.n,th.n{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
+tr.hl td{background:#eef5ff;font-weight:600}
 .bar{display:inline-block;height:.8em;background:#3b6ea5;border-radius:2px;vertical-align:middle;margin-left:6px}
-.pipe{font-size:.86em;color:#3d4650}.lb{font-size:.86em}.lb td:last-child{min-width:240px}.kv td:first-child{color:#5b6470;white-space:nowrap}code,pre{font:13px/1.4 ui-monospace,"DejaVu Sans Mono",monospace}
+.pipe{font-size:.86em;color:#3d4650}
+.lb{font-size:.86em}
+.lb td:last-child{min-width:240px}
+.kv td:first-child{color:#5b6470;white-space:nowrap}
+code,pre{font:13px/1.4 ui-monospace,"DejaVu Sans Mono",monospace}
 pre{background:#f4f5f7;padding:8px 10px;overflow-x:auto;white-space:pre-wrap;word-break:break-all}
-figure.plot{margin:.6em 0 1.2em;text-align:center}figure.plot svg{max-width:100%;height:auto}
-.cards{display:flex;flex-wrap:wrap;gap:12px;margin:.8em 0}.card{border:1px solid #e3e6ea;border-radius:6px;
- padding:8px 14px;min-width:110px}.card b{display:block;font-size:1.35em}.card span{color:#5b6470;font-size:.85em}
+figure.plot{margin:.6em 0 1.2em;text-align:center}
+figure.plot svg{max-width:100%;height:auto}
+.cards{display:flex;flex-wrap:wrap;gap:12px;margin:.8em 0}
+.card{border:1px solid #e3e6ea;border-radius:6px;padding:8px 14px;min-width:110px}
+.card b{display:block;font-size:1.35em}
+.card span{color:#5b6470;font-size:.85em}
 """
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
@@ -280,18 +291,19 @@ def section_leaderboard(run: Run) -> str:
     outer = f"{p['outer_folds']}-fold" if p["outer"] == "kfold" else f"holdout {p['holdout_fraction']}"
     text = (f"<p>Nested cross-validation: {esc(outer)} outer{', grouped' if p['grouped'] else ''}, "
             f"{p['inner_folds']}-fold inner, {p['trials']} trials per study, sampler <code>{esc(p['sampler'])}</code>, "
-            f"seed {p['seed']}. Scores are mean ± std over outer folds (other metrics: mean); a family only has outer scores in the folds "
-            f"where it had at least one completed trial (column folds), so compare families with the same count. The first row is the honest estimate of the whole procedure "
+            f"seed {p['seed']}. Scores are mean ± std over outer folds (other metrics: mean); a family only has "
+            f"outer scores in the folds where it had at least one completed trial (column folds), so compare "
+            f"families with the same count. The first row is the honest estimate of the whole procedure "
             f"(the pipeline selected in each fold; the families it chose are listed).</p>")
     t = b["trials"]
     extra = f"<p class=\"sub\">Trials: {t['complete']} complete, {t['pruned']} pruned, {t['failed']} failed.</p>"
     fails = ""
     if b["failures"]:
-        fails = "<h3>Failed trials</h3>" + table(["study", "trial", "plugin", "error"],
-                                                [[f["study"], f["trial"], f["plugin"], f["error"][:200]] for f in b["failures"][:30]],
-                                                numeric={1})
+        failed = [[f["study"], f["trial"], f["plugin"], f["error"][:200]] for f in b["failures"][:30]]
+        fails = "<h3>Failed trials</h3>" + table(["study", "trial", "plugin", "error"], failed, numeric={1})
     notes = "".join(note(n) for n in b.get("notes") or [])
-    return text + table(header, rows, numeric=set(range(2, 6 + len(others))) | {0}, highlight={0}, cls="lb") + extra + notes + fails
+    numeric = {0, *range(2, 6 + len(others))}
+    return text + table(header, rows, numeric=numeric, highlight={0}, cls="lb") + extra + notes + fails
 
 
 def section_outer_scores(run: Run) -> str:
