@@ -345,8 +345,8 @@ def compare_boards(boards: list[dict], names: list[str], alpha: float = 0.05) ->
         notes.append(f"left out of ranks and tests (not scored on every dataset): {', '.join(missing)}")
     partial = sorted({f for f in fams for c in cells[f] if c and c["folds"] < c["outer_folds"]})
     if partial:
-        notes.append("(m/k) after a cell: the family was scored on m of k outer folds only (never sampled in the "
-                     "other folds' studies); its mean is over those folds")
+        notes.append("(m/k) after a cell: the family was scored on m of the k outer folds only (the other folds' "
+                     "studies did not sample it, or its refit failed); its mean is over those m folds")
     result: dict = {"metric": metric_set[0] if len(metric_set) == 1 else metric_set, "datasets": names,
                     "families": fams, "ranked": complete, "cells": cells,
                     "best": [{"mean": b["best"]["outer_mean"], "std": b["best"]["outer_std"]} for b in boards],
