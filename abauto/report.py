@@ -45,7 +45,7 @@ th{background:#f0f2f5;font-weight:600}
 td.n,th.n{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
 tr.hl td{background:#eef5ff;font-weight:600}
 .bar{display:inline-block;height:.8em;background:#3b6ea5;border-radius:2px;vertical-align:middle;margin-left:6px}
-.pipe{font-size:.86em;color:#3d4650}
+.pipe{font-size:.95em;color:#3d4650}
 .lb{font-size:.86em}
 .lb td:last-child{min-width:240px}
 .kv td:first-child{color:#5b6470;white-space:nowrap}
@@ -359,6 +359,9 @@ def section_history(run: Run, studies: list) -> str:
         rows.append([study.study_name, len(study.trials), len(done), num(best[-1])])
     if not rows:
         return note("No completed trials in study.db.")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("trial")
     ax.set_ylabel(f"inner {run.metric}")
     ax.grid(color="#e3e6ea")
