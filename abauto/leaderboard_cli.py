@@ -203,7 +203,11 @@ def diff(old: Path = typer.Argument(..., help="Baseline leaderboard.json."),
     cols[0], cols[-1] = "family", "significant"
     if fmt == "md":
         lines = [head, "", "| " + " | ".join(cols) + " |", "|---|---:|---:|---:|---:|---:|---:|---|"]
-        lines += ["| " + " | ".join(_diff_cells(r)) + " |" for r in result["rows"]]
+        for r in result["rows"]:
+            cells = _diff_cells(r)
+            if r["name"] == BEST:
+                cells[0] = "**best (selected per fold)**"
+            lines.append("| " + " | ".join(cells) + " |")
         sys.stdout.write("\n".join(lines) + "\n")
         return
     table = Table(title=head, title_justify="left")
