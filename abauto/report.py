@@ -451,22 +451,24 @@ def section_final(run: Run) -> str:
 
 
 def section_profile(run: Run) -> str:
-    from abauto.data import DataError, load_dataset
+    """Profile of the features the search used, reloaded from ``dataset.source`` when it is a table here."""
+    from abauto.data import TABLE_SUFFIXES, DataError, dataset_from_frame, read_table
     from abauto.profile import html_section, profile_dataset
 
     d = run.board["dataset"]
     source = d.get("source")
     if not source or not Path(source).exists():
         return note(f"The dataset {source or '(no source recorded)'} is not available here, so the data profile is skipped.")
+    if not Path(source).is_file() or Path(source).suffix.lower() not in TABLE_SUFFIXES:
+        return note(f"{source} is not a plain table, so the report does not reload it; "
+                    "run 'abauto profile' on it with the search's input options instead.")
     try:
-        ds = load_dataset(source, target=d["target"])
+        frame = read_table(source)
+        used = [f["name"] for f in (run.card or {}).get("features", [])]
+        extra = [c for c in frame.columns if used and c not in used and c != d["target"]]
+        ds = dataset_from_frame(frame, source, target=d["target"], drop=extra, name=d["name"])
     except DataError as exc:
         return note(f"Could not reload the dataset for the profile: {exc}")
-    if run.card:
-        names = [f["name"] for f in run.card.get("features", []) if f["name"] in ds.X.columns]
-        if names:
-            ds.X = ds.X[names]
-            ds.categorical = [c for c in ds.categorical if c in names]
     return html_section(profile_dataset(ds), prefix="profile")
 
 
