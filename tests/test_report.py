@@ -214,3 +214,13 @@ def test_report_in_headless_chromium(wine_report, tmp_path):
     assert pixels.shape == (4000, 1280)
     # plenty of ink: text, tables and figures are drawn, not a blank or error page
     assert (pixels < 200).mean() > 0.02
+
+
+def test_profile_section_uses_the_model_features(wine_run, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(wine_run, run)
+    card = json.loads((run / "model-card.json").read_text())
+    card["features"] = card["features"][:5]
+    (run / "model-card.json").write_text(json.dumps(card))
+    section = report.section_profile(report.Run(run))
+    assert "178 rows, 5 features" in section and 'data-figure="profile-correlation"' in section
