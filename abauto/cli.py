@@ -90,6 +90,11 @@ def search(
     drop: Optional[List[str]] = typer.Option(None, help="Columns to leave out (repeat or comma-separate)."),
     id_: Optional[List[str]] = typer.Option(None, "--id", help="Identifier columns, left out of the features."),
     groups: Optional[str] = typer.Option(None, help="Column whose values never straddle train and test (e.g. artist)."),
+    groundtruth: Optional[Path] = typer.Option(None, "--groundtruth", help="Low-level JSON input: gaia YAML or CSV id,label."),
+    select: Optional[List[str]] = typer.Option(None, "--select", help="Low-level JSON: gaia descriptor patterns to keep."),
+    exclude_descriptors: Optional[List[str]] = typer.Option(None, "--exclude-descriptors", help="Low-level JSON: gaia patterns to leave out [default: metadata.*]."),
+    join: Optional[Path] = typer.Option(None, "--join", help="CSV of per-recording columns by id (e.g. tracks.csv), for --groups/--id."),
+    grid: Optional[List[str]] = typer.Option(None, "--grid", help="Override grid values: PARAM=V1,V2 (repeat)."),
     config: Optional[Path] = typer.Option(None, help="YAML file of search settings (see configs/)."),
     trials: Optional[int] = typer.Option(None, min=1, help="Trials per study (each outer fold, and the final study). [default: 60]"),
     timeout: Optional[float] = typer.Option(None, help="Seconds per study; wall-clock budgets are not reproducible."),
@@ -110,14 +115,15 @@ def search(
 ) -> None:
     """Nested cross-validated Optuna search across plugins and hyperparameters."""
     from abauto.cli_render import leaderboard_table
-    from abauto.data import load_dataset
+    from abauto.acousticbrainz.cli import grid_override, load_input
     from abauto.search_engine import outer_splits, search as run_search
 
     settings = _settings(config, trials=trials, timeout=timeout, outer=outer, inner_folds=inner_folds,
                          metric=metric, sampler=sampler, plugins=_split(plugins_) or None,
                          exclude=_split(exclude) or None, seed=seed, n_jobs=n_jobs,
-                         prune=False if no_prune else None, storage=storage, study_name=study_name)
-    dataset = load_dataset(data, target=target, drop=_split(drop), ids=_split(id_), groups=groups)
+                         prune=False if no_prune else None, storage=storage, study_name=study_name,
+                         grid=grid_override(config, grid))
+    dataset = load_input(data, target, _split(drop), _split(id_), groups, groundtruth, select, exclude_descriptors, join)
     jobs, _ = outer_splits(dataset, settings)
     total = settings.trials * len(jobs)
     show = not quiet and not as_json
@@ -180,8 +186,13 @@ def predict(
     data: Path = typer.Argument(..., help="Table with the model's feature columns."),
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="Output CSV [default: stdout]."),
     id_: Optional[List[str]] = typer.Option(None, "--id", help="Columns copied to the output beside predictions."),
+    format_: str = typer.Option("csv", "--format", help="csv, or acousticbrainz (DATA = low-level JSON; -o FOLDER gets one high-level JSON per recording)."),
 ) -> None:
     """Predict classes and per-class probabilities with a saved model."""
+    if format_ != "csv":
+        from abauto.acousticbrainz.cli import predict_highlevel
+
+        return predict_highlevel(model, data, output, format_)
     from abauto.data import read_table
     from abauto.files import write_text
     from abauto.model import align, load_model, predict_frame
@@ -208,6 +219,7 @@ for _name, _target in SUBCOMMANDS:
 
 
 from abauto.report_cli import register as _register_report; _register_report(app)  # noqa: E402,E702
+from abauto.acousticbrainz.cli import register as _register_ab; _register_ab(app)  # noqa: E402,E702
 
 
 def main(argv: Optional[list[str]] = None) -> None:

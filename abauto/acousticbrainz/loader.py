@@ -167,9 +167,10 @@ def join_columns(path: str | Path) -> list[str]:
 
 def load_frame(path: str | Path, groundtruth: str | Path | None = None, select: Sequence[str] | None = None,
                exclude: Sequence[str] | None = None, join: str | Path | None = None,
-               progress: bool = False) -> pd.DataFrame:
+               progress: bool = False, with_ids: bool = False) -> pd.DataFrame:
     """The ``FRAME_LOADERS`` entry: features, joined columns, then the label column (named by
-    the ground truth's ``className``), one row per matched document."""
+    the ground truth's ``className``), one row per matched document; ``with_ids`` puts an
+    ``id`` column (the ground-truth id each document matched) first."""
     path = Path(path)
     if groundtruth is None:
         raise DataError(f"{path}: low-level JSON needs --groundtruth (gaia YAML, or a CSV of id,label)")
@@ -178,10 +179,10 @@ def load_frame(path: str | Path, groundtruth: str | Path | None = None, select: 
     _check_coverage(gt, found, path)
     frame = found.frame().reset_index(drop=True)
     label = gt.class_name if gt.class_name not in frame.columns else f"{gt.class_name}_label"
-    parts = [frame]
+    parts = [pd.DataFrame({"id": found.ids}), frame] if with_ids else [frame]
     if join is not None:
         extra = read_join(join, found.ids)
-        clash = [c for c in extra.columns if c in frame.columns or c == label]
+        clash = [c for c in extra.columns if c in frame.columns or c in (label, "id")]
         if clash:
             raise DataError(f"{join}: column {clash[0]!r} clashes with a descriptor or the label column")
         parts.append(extra)
