@@ -3,6 +3,7 @@ the label column last), the form every other part of abauto takes."""
 
 from __future__ import annotations
 
+import gc
 import sys
 import time
 from dataclasses import dataclass, field
@@ -95,6 +96,8 @@ def read_documents(path: str | Path, groundtruth: GroundTruth | None = None, sel
     matrix: np.ndarray | None = None
     strings, names, stems, ids, metadata = [], [], [], [], []
     bar = _Bar(progress, total)
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # parsed documents hold no cycles; collections over their ~10k objects each cost ~15 %
     try:
         for raw in docs.iter_source(path, files, keep):
             doc = raw.doc if raw.doc is not None else docs.parse(raw.name, raw.data)
@@ -124,6 +127,8 @@ def read_documents(path: str | Path, groundtruth: GroundTruth | None = None, sel
                 metadata.append(meta if isinstance(meta, dict) else {})
             bar.step(n + 1)
     finally:
+        if gc_was_enabled:
+            gc.enable()
         bar.close()
     if layout is None:
         what = f" named by {groundtruth.source}" if groundtruth else ""
