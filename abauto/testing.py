@@ -349,8 +349,8 @@ class _Checker:
                       config)
 
     def check_transform(self, est, Xtr, ytr, Xte, out, ctx: Context, params, config: str) -> None:
-        if out.ndim != 2 or out.shape[0] != len(Xte):
-            self.fail(f"transform returned shape {out.shape}, expected ({len(Xte)}, n_features)", config)
+        if out.ndim != 2 or out.shape[0] != len(Xte) or out.shape[1] == 0:
+            self.fail(f"transform returned shape {out.shape}, expected ({len(Xte)}, n_features >= 1)", config)
         if self.plugin.kind == Kind.IMPUTER and np.isnan(out).any():
             self.fail("the imputer's output still holds missing values", config)
         if self.plugin.nonnegative_output:
