@@ -95,3 +95,16 @@ def test_lowlevel_options_on_a_table_and_bad_grid(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["search", str(table), "--grid", "svm.C", "--quiet"])
     assert exc.value.code == 2 and "PARAMETER=V1,V2" in capsys.readouterr().err
+
+
+def test_gaia_results_page(gaia_run, tmp_path):
+    out = tmp_path / "soundtrack.results.html"
+    run(["gaia-results", gaia_run, "-o", out])
+    page = out.read_text()
+    board = json.loads((gaia_run / "leaderboard.json").read_text())
+    m = board["best"]["confusion"]["matrix"]
+    accuracy = 100 * sum(m[i][i] for i in range(len(m))) / sum(map(sum, m))
+    assert "<h1>soundtrack</h1>" in page and f"Accuracy: {accuracy:.2f} %" in page
+    assert "Normalized accuracy:" in page and "Proportion" in page
+    row0 = board["best"]["confusion"]["labels"][0]
+    assert f"{m[0][0]} {row0} (out of {sum(m[0])}) classified as {row0}" in page

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import bz2
 import gzip
-import io
 import json
 import shutil
 import tarfile
@@ -252,10 +251,8 @@ def test_no_groundtruth_and_bad_sources(tmp_path, ab_folder):
 
 def test_tar_zst_stream(tmp_path, ab_folder):
     zstandard = pytest.importorskip("zstandard")
-    raw = io.BytesIO()
     _tar(ab_folder, tmp_path / "plain.tar")
     (tmp_path / "dump.tar.zst").write_bytes(zstandard.ZstdCompressor().compress((tmp_path / "plain.tar").read_bytes()))
     gt = _gt(tmp_path, _stems(ab_folder))
     pd.testing.assert_frame_equal(_sorted(load_frame(tmp_path / "dump.tar.zst", groundtruth=gt)),
                                   _sorted(load_frame(ab_folder, groundtruth=gt)))
-    del raw

@@ -132,5 +132,16 @@ def predict_highlevel(model: Path, data: Path, output: Optional[Path], fmt: str)
     typer.echo(f"wrote {len(written)} high-level documents to {output}")
 
 
+def gaia_results(run_dir: Path = typer.Argument(..., help="Run folder written by 'abauto search'."),
+                 output: Optional[Path] = typer.Option(None, "-o", "--output",
+                                                       help="HTML file [default: RUN_DIR/<className>.results.html]."),
+                 ) -> None:
+    """gaia's results page: accuracy, normalized accuracy, their stds and the confusion matrix."""
+    from abauto.acousticbrainz.gaia_html import write_results_html
+
+    typer.echo(f"wrote {write_results_html(run_dir, output)}")
+
+
 def register(app: typer.Typer) -> None:
     app.command("convert")(convert)
+    app.command("gaia-results")(gaia_results)
