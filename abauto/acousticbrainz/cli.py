@@ -142,6 +142,19 @@ def gaia_results(run_dir: Path = typer.Argument(..., help="Run folder written by
     typer.echo(f"wrote {write_results_html(run_dir, output)}")
 
 
+def extract(audio: Path = typer.Argument(..., help="An audio file or a folder of them (wav, flac, mp3, ogg, ...)."),
+            output: Path = typer.Option(..., "-o", "--output", help="Folder for the low-level JSON documents."),
+            force: bool = typer.Option(False, "--force", help="Re-analyse files whose document is up to date."),
+            ) -> None:
+    """Essentia's music extractor over your own audio: one low-level JSON per file (needs abauto[audio])."""
+    from abauto.acousticbrainz.extract import audio_files, extract_all
+
+    files = audio_files(audio)
+    written = extract_all(files, output, skip_existing=not force)
+    typer.echo(f"wrote {len(written)} low-level documents to {output}")
+
+
 def register(app: typer.Typer) -> None:
     app.command("convert")(convert)
     app.command("gaia-results")(gaia_results)
+    app.command("extract")(extract)
