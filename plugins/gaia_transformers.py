@@ -130,6 +130,9 @@ class GaiaPreset(TransformerMixin, BaseEstimator):
                 gaussianize, gauss_patterns = True, step[1]
         if strings and not enumerated:  # pragma: no cover - every preset enumerates
             raise ValueError("string descriptors left un-enumerated")
+        if not descs and not strings:
+            raise ValueError(f"gaia preset {self.preset!r} kept no descriptor: it expects columns named like gaia's "
+                             f"descriptors (lowlevel.mfcc.mean.0, ...), as read from AcousticBrainz low-level JSON")
         self.real_columns_ = [j for d in descs for j in by_desc[d]]
         self.real_names_ = [num_names[j] for j in self.real_columns_]
         self.string_columns_ = [cat_names.index(s) for s in strings]
