@@ -16,8 +16,6 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
-import optuna
-from sklearn.metrics import classification_report, confusion_matrix
 
 import abauto
 from abauto.files import write_json, write_text
@@ -80,7 +78,9 @@ def _metric_block(per_fold: list[dict | None], metrics: Sequence[str]) -> dict:
     return block
 
 
-def _failures(studies: Sequence[optuna.Study]) -> list[dict]:
+def _failures(studies) -> list[dict]:
+    import optuna
+
     out = []
     for study in studies:
         for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.FAIL,)):
@@ -94,6 +94,8 @@ def _failures(studies: Sequence[optuna.Study]) -> list[dict]:
 
 def _pooled(outcomes: list[dict], dataset) -> dict:
     """Confusion matrix and per-class scores of the pooled outer-fold predictions of ``best``."""
+    from sklearn.metrics import classification_report, confusion_matrix
+
     y_true, y_pred = [], []
     for o in outcomes:
         if o.get("y_pred") is not None:
@@ -110,9 +112,11 @@ def _pooled(outcomes: list[dict], dataset) -> dict:
     }
 
 
-def build(dataset, settings, outcomes: list[dict], studies: Sequence[optuna.Study], notes: Sequence[str] = (),
+def build(dataset, settings, outcomes: list[dict], studies, notes: Sequence[str] = (),
           wall_seconds: float = 0.0, command: str = "") -> dict:
-    """Assemble the leaderboard dict from the per-study outcomes of a search."""
+    """Assemble the leaderboard dict from the per-study outcomes (``optuna.Study`` list) of a search."""
+    import optuna
+
     metrics = settings.metrics()
     folds = [o for o in outcomes if o["fold"] is not None]
     kind, value = settings.outer_spec()
@@ -232,7 +236,8 @@ def to_markdown(board: dict) -> str:
         first = next((f for f in e["folds"] if f), None)
         lines.append(f"| {e['rank']} | {e['family']} | {_fmt(e['outer_mean'], e['outer_std'])} | "
                      f"{_fmt(acc.get('mean'), acc.get('std'))} | {_fmt(f1.get('mean'), f1.get('std'))} | "
-                     f"{e['inner_mean']:.4f} | {describe_pipeline(first['pipeline']) if first else ''} |")
+                     f"{'-' if e['inner_mean'] is None else format(e['inner_mean'], '.4f')} | "
+                     f"{describe_pipeline(first['pipeline']) if first else ''} |")
     if board["final"]:
         lines += ["", f"Final model: `{describe_pipeline(board['final']['pipeline'])}` "
                       f"(inner {metric} {board['final']['inner_mean']:.4f} ± {board['final']['inner_std']:.4f})"]

@@ -12,12 +12,15 @@ leaderboard as ``n_jobs = 1``.
 
 from __future__ import annotations
 
+import inspect
 import math
 import time
+import traceback
 import warnings
-from dataclasses import dataclass, field
+from contextlib import closing
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 import optuna
@@ -25,8 +28,11 @@ from joblib import Parallel, delayed
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, train_test_split
+from threadpoolctl import threadpool_limits
 
 from abauto.data import DataError, Dataset, check_folds
+from abauto.files import write_json
+from abauto.isolation import ChildError, parse_size, run_isolated
 from abauto.registry import Registry, load_registry
 from abauto.space import DataShape, PipelineSpace, describe, family
 
@@ -56,6 +62,8 @@ class SearchSettings:
     storage: str | None = None            # Optuna storage URL; default sqlite in the run folder
     study_name: str = "abauto"
     max_costly_rows: int = 20_000
+    trial_timeout: float | None = None    # seconds; the trial runs in a forked child that is killed
+    memory_limit: str | int | None = None # e.g. "4G": address-space cap of that child
 
     def metrics(self) -> list[str]:
         return list(dict.fromkeys([self.metric, *REPORTED]))
@@ -131,12 +139,47 @@ def _sqlite_connection(path: str):
     return con
 
 
+HEARTBEAT = dict(heartbeat_interval=10, grace_period=30)
+
+
 def make_storage(url: str) -> optuna.storages.BaseStorage:
-    """An Optuna storage for ``url``; SQLite files get WAL mode and a generous lock timeout."""
+    """An Optuna storage for ``url``. Database storages beat a heartbeat for running trials, so a
+    trial whose process died is failed and retried (once per trial) by the next worker; SQLite
+    files get WAL mode and a generous lock timeout; ``journal:PATH`` is a journal file."""
+    if url.startswith("journal:"):
+        backend = optuna.storages.journal.JournalFileBackend(url[len("journal:"):])
+        return optuna.storages.journal.JournalStorage(backend)
+    kwargs: dict[str, Any] = dict(HEARTBEAT, **_retry_kwargs())
     if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
         path = url[len("sqlite:///"):]
-        return optuna.storages.RDBStorage(url, engine_kwargs={"creator": lambda: _sqlite_connection(path)})
-    return optuna.storages.get_storage(url)
+        kwargs["engine_kwargs"] = {"creator": lambda: _sqlite_connection(path)}
+    return optuna.storages.RDBStorage(url, **kwargs)
+
+
+def _retry_callback():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if hasattr(optuna.storages, "RetryHeartbeatStaleTrialCallback"):  # optuna >= 4.9
+            return optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1)
+        return optuna.storages.RetryFailedTrialCallback(max_retry=1)
+
+
+def _retry_kwargs() -> dict:
+    key = "heartbeat_stale_trial_callback" if hasattr(optuna.storages, "RetryHeartbeatStaleTrialCallback") else "failed_trial_callback"
+    return {key: _retry_callback()}
+
+
+def fail_orphans(study: optuna.Study) -> int:
+    """Mark trials left RUNNING by a killed process as failed and enqueue their retry.
+
+    Only for a study no other process can be running (the run folder's own storage);
+    shared storages rely on heartbeats instead."""
+    retry = _retry_callback()
+    orphans = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+    for t in orphans:
+        study._storage.set_trial_state_values(t._trial_id, optuna.trial.TrialState.FAIL)
+        retry(study, study._storage.get_trial(t._trial_id))
+    return len(orphans)
 
 
 def make_sampler(settings: SearchSettings, offset: int) -> optuna.samplers.BaseSampler:
@@ -187,39 +230,48 @@ class Objective:
         self.probability = settings.metric not in LABEL_METRICS
 
     def __call__(self, trial: optuna.Trial) -> float:
+        steps = None
         try:
-            return self._run(trial)
+            steps = self.space.sample(trial, self.settings.seed)
+            return self._run(trial, steps)
         except optuna.TrialPruned:
             raise
         except Exception as exc:  # recorded so the leaderboard's failures name the plugin and error
-            trial.set_user_attr("error", f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}")
-            trial.set_user_attr("family", trial.params.get("classifier", self.space.choices_names()[0]))
+            message = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+            trial.set_user_attr("error", f"{type(exc).__name__}: {message}")
+            trial.set_user_attr("family", blame(exc, steps, self.space) if steps else trial.params.get("classifier", "?"))
+            if steps:
+                trial.set_user_attr("failed_pipeline", describe(steps))
             raise
 
-    def _run(self, trial: optuna.Trial) -> float:
-        steps = self.space.sample(trial, self.settings.seed)
+    def _folds(self, steps) -> Iterator[dict]:
+        n_rows = len(self.inner[0][0])
+        for tr, va in self.inner:
+            pipe = self.space.build(steps, random_state=self.settings.seed, n_rows=n_rows, probability=self.probability)
+            yield evaluate(pipe, self.X, self.y, self.train[tr], self.train[va], self.scorer)
+
+    def _run(self, trial: optuna.Trial, steps) -> float:
         trial.set_user_attr("family", family(steps))
         trial.set_user_attr("pipeline", [s.to_json() for s in steps])
         per_metric: dict[str, list[float]] = {m: [] for m in self.settings.metrics()}
         fit_s = predict_s = 0.0
-        n_rows = len(self.inner[0][0])
-        for step, (tr, va) in enumerate(self.inner):
-            pipe = self.space.build(steps, random_state=self.settings.seed, n_rows=n_rows, probability=self.probability)
-            try:
-                out = evaluate(pipe, self.X, self.y, self.train[tr], self.train[va], self.scorer)
-            except Exception:
-                trial.set_user_attr("failed_pipeline", describe(steps))
-                raise
-            fit_s += out["fit_seconds"]
-            predict_s += out["predict_seconds"]
-            for m in per_metric:
-                per_metric[m].append(out["scores"][m])
-            main = float(np.mean(per_metric[self.settings.metric]))
-            if self.settings.prune and step < len(self.inner) - 1:
-                trial.report(main, step)
-                if trial.should_prune():
-                    trial.set_user_attr("inner_scores", per_metric)
-                    raise optuna.TrialPruned()
+        if self.settings.trial_timeout or self.settings.memory_limit:
+            results = run_isolated(lambda: self._folds(steps), self.settings.trial_timeout,
+                                   parse_size(self.settings.memory_limit))
+        else:
+            results = self._folds(steps)
+        with closing(results):
+            for step, out in enumerate(results):
+                fit_s += out["fit_seconds"]
+                predict_s += out["predict_seconds"]
+                for m in per_metric:
+                    per_metric[m].append(out["scores"][m])
+                main = float(np.mean(per_metric[self.settings.metric]))
+                if self.settings.prune and step < len(self.inner) - 1:
+                    trial.report(main, step)
+                    if trial.should_prune():
+                        trial.set_user_attr("inner_scores", per_metric)
+                        raise optuna.TrialPruned()
         trial.set_user_attr("inner_scores", per_metric)
         trial.set_user_attr("fit_seconds", fit_s)
         trial.set_user_attr("predict_seconds", predict_s)
@@ -229,10 +281,43 @@ class Objective:
         return value
 
 
+def blame(exc: BaseException, steps, space: PipelineSpace) -> str:
+    """The plugin whose code raised: the deepest traceback frame in a step's estimator module
+    (or a plugin's own module); else the classifier family."""
+    text = exc.where if isinstance(exc, ChildError) else "".join(traceback.format_exception(exc))
+    files = {}
+    for s in steps:
+        plugin = space.registry[s.plugin]
+        for obj in (plugin.build,):
+            try:
+                files[inspect.getsourcefile(obj)] = s.plugin
+            except TypeError:
+                pass
+    best, where = family(steps), -1
+    for path, name in files.items():
+        pos = text.rfind(f'File "{path}"') if path else -1
+        if pos > where:
+            best, where = name, pos
+    return best
+
+
 def open_study(name: str, settings: SearchSettings, offset: int) -> optuna.Study:
     pruner = optuna.pruners.MedianPruner(n_startup_trials=8, n_warmup_steps=1) if settings.prune else optuna.pruners.NopPruner()
-    return optuna.create_study(study_name=name, storage=make_storage(settings.storage), direction="maximize",
-                               sampler=make_sampler(settings, offset), pruner=pruner, load_if_exists=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return optuna.create_study(study_name=name, storage=make_storage(settings.storage), direction="maximize",
+                                   sampler=make_sampler(settings, offset), pruner=pruner, load_if_exists=True)
+
+
+def seed_families(study: optuna.Study, space: PipelineSpace, settings: SearchSettings) -> None:
+    """A new study first tries every classifier family once (its other parameters sampled), so
+    each family gets an outer score in every fold and the sampler starts from all of them."""
+    if study.get_trials(deepcopy=False) or settings.sampler == "grid" or "classifier" in settings.fixed:
+        return
+    names = space.choices_names()
+    if len(names) > 1:
+        for name in names[: settings.trials]:
+            study.enqueue_trial({"classifier": name})
 
 
 def spent(study: optuna.Study) -> int:
@@ -250,17 +335,41 @@ def best_per_family(study: optuna.Study) -> dict[str, optuna.trial.FrozenTrial]:
     return best
 
 
-def run_fold(job: FoldJob, space: PipelineSpace, X, y, settings: SearchSettings,
-             callback: Callable | None = None) -> dict[str, Any]:
-    """Run (or resume) one study, then score every family's best trial on the outer test part."""
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    offset = 1000 if job.index is None else job.index
-    study = open_study(job.name, settings, offset)
-    objective = Objective(space, X, y, job.train, settings)
+def optimize(study: optuna.Study, objective: Objective, settings: SearchSettings, callback: Callable | None = None) -> None:
+    """Run trials until the study's budget is spent, counting what other workers finished too."""
+
+    def budget(study: optuna.Study, trial) -> None:
+        if callback:
+            callback(study, trial)
+        if spent(study) >= settings.trials:
+            study.stop()
+
     remaining = settings.trials - spent(study)
     if remaining > 0:
         study.optimize(objective, n_trials=remaining, timeout=settings.timeout, catch=(Exception,),
-                       callbacks=[callback] if callback else None, gc_after_trial=False)
+                       callbacks=[budget], gc_after_trial=False)
+
+
+def run_fold(job: FoldJob, space: PipelineSpace, X, y, settings: SearchSettings,
+             callback: Callable | None = None, owns_storage: bool = True) -> dict[str, Any]:
+    """Run (or resume) one study, then score every family's best trial on the outer test part."""
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # failures are recorded in the leaderboard
+    offset = 1000 if job.index is None else job.index
+    study = open_study(job.name, settings, offset)
+    if owns_storage:
+        fail_orphans(study)
+    seed_families(study, space, settings)
+    # One BLAS/OpenMP thread per fit: on small data, thread pools cost more than they give
+    # (a boosting fit went from 34 s to 0.7 s on a busy 2-core machine); parallelism comes from
+    # running studies side by side (--n-jobs).
+    with threadpool_limits(1), warnings.catch_warnings():
+        for category in (ConvergenceWarning, UserWarning, FutureWarning, RuntimeWarning):
+            warnings.simplefilter("ignore", category)
+        optimize(study, Objective(space, X, y, job.train, settings), settings, callback)
+        return _score_families(job, study, space, X, y, settings)
+
+
+def _score_families(job: FoldJob, study: optuna.Study, space: PipelineSpace, X, y, settings: SearchSettings) -> dict:
     outcome: dict[str, Any] = {"name": job.name, "fold": job.index, "families": {}, "best_family": None}
     bests = best_per_family(study)
     if not bests:
@@ -305,10 +414,13 @@ class SearchResult:
 
 def search(dataset: Dataset | str | Path, settings: SearchSettings | None = None, run_dir: str | Path | None = None,
            registry: Registry | None = None, progress: Callable[[str, optuna.trial.FrozenTrial], None] | None = None,
-           command: str = "") -> SearchResult:
+           command: str = "", inputs: dict | None = None) -> SearchResult:
     """Run the nested cross-validated search and write the run folder.
 
-    ``dataset`` is a :class:`abauto.data.Dataset` or the path of a table.
+    ``dataset`` is a :class:`abauto.data.Dataset` or the path of a table. Running again on the
+    same ``run_dir`` resumes: finished trials count toward the budget, trials a killed process
+    left running are failed and retried. ``inputs`` (how the data was loaded) and the settings
+    are kept in ``run.json`` for ``abauto search --resume``.
 
     ``run_dir`` defaults to ``runs/<dataset>-<timestamp>``; the Optuna storage defaults to
     ``sqlite:///<run_dir>/study.db``. ``progress(study_name, trial)`` is called after every
@@ -327,18 +439,24 @@ def search(dataset: Dataset | str | Path, settings: SearchSettings | None = None
     jobs, notes = outer_splits(dataset, settings)
     _scorer(settings)
     make_sampler(settings, 0)
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
     run_dir = Path(run_dir) if run_dir else Path("runs") / f"{dataset.name}-{time.strftime('%Y%m%d-%H%M%S')}"
     run_dir.mkdir(parents=True, exist_ok=True)
-    if settings.storage is None:
+    owns_storage = settings.storage is None
+    if owns_storage:
         settings.storage = f"sqlite:///{(run_dir / 'study.db').resolve()}"
+    write_json(run_dir / "run.json", {"inputs": inputs or {"data": dataset.source},
+                                      "settings": {k: v for k, v in asdict(settings).items()
+                                                   if not (owns_storage and k == "storage")}})
     X, y = features(dataset), dataset.y
+    make_storage(settings.storage)  # create the tables once, before parallel workers race to
     t0 = time.perf_counter()
     if settings.n_jobs == 1 or len(jobs) == 1:
-        outcomes = [run_fold(j, space, X, y, settings, (lambda s, t, n=j.name: progress(n, t)) if progress else None)
-                    for j in jobs]
+        outcomes = [run_fold(j, space, X, y, settings, (lambda s, t, n=j.name: progress(n, t)) if progress else None,
+                             owns_storage) for j in jobs]
     else:
         outcomes = Parallel(n_jobs=settings.n_jobs, backend="loky")(
-            delayed(run_fold)(j, space, X, y, settings) for j in jobs)
+            delayed(run_fold)(j, space, X, y, settings, None, owns_storage) for j in jobs)
     wall = time.perf_counter() - t0
     final_study = optuna.load_study(study_name=jobs[-1].name, storage=make_storage(settings.storage))
     board = lb.build(dataset, settings, outcomes, [optuna.load_study(study_name=j.name, storage=make_storage(settings.storage)) for j in jobs],

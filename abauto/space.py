@@ -112,7 +112,11 @@ class PipelineSpace:
         return (kind == Kind.IMPUTER and self.shape.has_missing) or (kind == Kind.ENCODER and bool(self.shape.categorical))
 
     def context(self, random_state: int, n_rows: int | None = None, **kw) -> Context:
-        members = {p.name: p for p in self.choices[Kind.CLASSIFIER] if not p.ensemble and not p.needs_nonnegative}
+        # Ensemble members: every usable single-model classifier, even those --plugins leaves out
+        # of the top-level choice (``--plugins bagging`` still bags over the others).
+        members = {p.name: p for p in self.registry.of_kind(Kind.CLASSIFIER)
+                   if p.name not in self.exclude and not p.ensemble and not p.needs_nonnegative
+                   and not (p.costly_rows and self.shape.n_rows > self.max_costly_rows)}
         return Context(n_rows=n_rows or self.shape.n_rows, n_features=self.shape.n_features,
                        n_classes=self.shape.n_classes, random_state=random_state, classifiers=members,
                        feature_names=self.shape.names,

@@ -21,8 +21,13 @@ def _build_member(name: str, params: Params, ctx: Context):
     return ctx.classifiers[name].build(params, ctx)
 
 
+# Bagging copies of models that are ensembles already multiplies their cost for little gain.
+ALREADY_ENSEMBLES = {"random_forest", "extra_trees", "hist_gb"}
+
+
 def bagging_space(trial: ScopedTrial, ctx: Context) -> Params:
-    base = trial.suggest_categorical("base", sorted(ctx.classifiers))
+    bases = sorted(set(ctx.classifiers) - ALREADY_ENSEMBLES) or sorted(ctx.classifiers)
+    base = trial.suggest_categorical("base", bases)
     return {
         "base": base,
         "base_params": ctx.classifiers[base].sample(trial, ctx),
@@ -57,9 +62,14 @@ def voting_space(trial: ScopedTrial, ctx: Context) -> Params:
 
 
 def voting_build(params: Params, ctx: Context) -> VotingClassifier:
-    member_ctx = replace(ctx, n_jobs=1, probability=ctx.probability or params["voting"] == "soft")
+    """Hard voting offers no probabilities: where they are needed (``ctx.probability``) and every
+    member can give them, the vote is soft."""
+    voting = params["voting"]
+    if ctx.probability and all(ctx.classifiers[n].has_predict_proba for n in params["members"]):
+        voting = "soft"
+    member_ctx = replace(ctx, n_jobs=1, probability=voting == "soft")
     estimators = [(n, _build_member(n, p, member_ctx)) for n, p in params["members"].items()]
-    return VotingClassifier(estimators, voting=params["voting"])
+    return VotingClassifier(estimators, voting=voting)
 
 
 @abauto.hookimpl

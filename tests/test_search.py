@@ -1,0 +1,113 @@
+"""abauto search end to end on real data: run folder, schema, reproducibility, predict, API."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+import abauto
+from abauto import leaderboard
+from abauto.cli import main
+from abauto.search_engine import SearchSettings
+
+SMALL = ["--trials", "4", "--outer", "kfold:3", "--inner-folds", "3", "--quiet"]
+VOLATILE = {"created", "wall_seconds", "fit_seconds", "predict_seconds", "command", "source"}
+
+
+def run_cli(args, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main([str(a) for a in args])
+    captured = capsys.readouterr()
+    return exc.value.code, captured.out, captured.err
+
+
+def strip_volatile(obj):
+    if isinstance(obj, dict):
+        return {k: strip_volatile(v) for k, v in obj.items() if k not in VOLATILE}
+    if isinstance(obj, list):
+        return [strip_volatile(v) for v in obj]
+    return obj
+
+
+@pytest.fixture(scope="module")
+def wine_run(tmp_path_factory):
+    from conftest import shared_file
+
+    data = shared_file("datasets", "wine.csv")
+    out = tmp_path_factory.mktemp("wine") / "run"
+    with pytest.raises(SystemExit) as exc:
+        main(["search", str(data), *SMALL, "--out", str(out)])
+    assert exc.value.code == 0
+    return data, out
+
+
+def test_search_writes_every_file(wine_run):
+    _, out = wine_run
+    for name in ("study.db", "leaderboard.json", "leaderboard.csv", "leaderboard.md", "report.txt",
+                 "best_pipeline.skops", "model-card.json"):
+        assert (out / name).stat().st_size > 0, name
+    board = leaderboard.load(out / "leaderboard.json")  # validates against the schema
+    assert board["protocol"]["outer_folds"] == 3 and board["protocol"]["inner_folds"] == 3
+    assert 0.8 < board["best"]["outer_mean"] <= 1.0
+    assert len(board["best"]["outer_scores"]) == 3
+    assert board["entries"] and all(len(e["outer_scores"]) == 3 for e in board["entries"])
+    assert board["trials"]["total"] == 4 * 4  # 3 outer studies + the final one
+    assert "Confusion matrix" in (out / "report.txt").read_text()
+    card = json.loads((out / "model-card.json").read_text())
+    assert card["classes"] == ["class_0", "class_1", "class_2"] and len(card["features"]) == 13
+    assert pd.read_csv(out / "leaderboard.csv").shape[0] == len(board["entries"])
+
+
+def test_predict_with_saved_model(wine_run, tmp_path, capsys):
+    data, out = wine_run
+    pred = tmp_path / "pred.csv"
+    code, _, err = run_cli(["predict", out / "best_pipeline.skops", data, "-o", pred], capsys)
+    assert code == 0, err
+    frame = pd.read_csv(pred)
+    truth = pd.read_csv(data)["class"]
+    assert list(frame.columns) == ["predicted", "p_class_0", "p_class_1", "p_class_2"]
+    assert len(frame) == len(truth) and (frame["predicted"] == truth).mean() > 0.9
+    assert ((frame.filter(like="p_").sum(axis=1) - 1).abs() < 1e-6).all()
+
+
+def test_predict_refuses_mismatched_columns(wine_run, tmp_path, capsys):
+    data, out = wine_run
+    frame = pd.read_csv(data).drop(columns=["alcohol"])
+    bad = tmp_path / "bad.csv"
+    frame.to_csv(bad, index=False)
+    code, _, err = run_cli(["predict", out, bad], capsys)
+    assert code == 2 and "'alcohol'" in err and len(err.strip().splitlines()) == 1
+
+
+def test_same_seed_gives_identical_leaderboard(dataset_path, tmp_path):
+    data = dataset_path("iris")
+    settings = dict(trials=5, outer="kfold:3", inner_folds=3, seed=7)
+    a = abauto.search(data, SearchSettings(**settings), run_dir=tmp_path / "a")
+    b = abauto.search(data, SearchSettings(**settings), run_dir=tmp_path / "b")
+    assert strip_volatile(a.leaderboard) == strip_volatile(b.leaderboard)
+    c = abauto.search(data, SearchSettings(**settings, n_jobs=2), run_dir=tmp_path / "c")
+    assert strip_volatile(c.leaderboard) == strip_volatile(a.leaderboard)
+
+
+def test_penguins_missing_and_categorical_with_no_options(dataset_path, tmp_path):
+    result = abauto.search(dataset_path("penguins"), SearchSettings(trials=4, outer="kfold:3", inner_folds=3),
+                           run_dir=tmp_path / "p")
+    board = result.leaderboard
+    assert board["dataset"]["categorical"] == ["island", "sex"]
+    assert board["dataset"]["missing_fraction"] > 0
+    assert board["best"]["outer_mean"] > 0.9
+    frame = pd.read_csv(dataset_path("penguins")).drop(columns=["class"])
+    assert set(result.pipeline.predict(frame)) <= {"Adelie", "Chinstrap", "Gentoo"}
+
+
+def test_holdout_and_restricted_plugins(dataset_path, tmp_path):
+    result = abauto.search(dataset_path("iris"), SearchSettings(trials=3, outer="holdout:0.3", inner_folds=3,
+                                                                plugins=["svm", "standard"]),
+                           run_dir=tmp_path / "h")
+    board = result.leaderboard
+    assert board["protocol"]["outer"] == "holdout" and board["protocol"]["outer_folds"] == 1
+    assert [e["family"] for e in board["entries"]] == ["svm"]
+    steps = board["final"]["pipeline"]
+    assert [s["plugin"] for s in steps if s["slot"] == "scaler"] == ["standard"]
