@@ -29,9 +29,6 @@ NAMES = [n for n, e in BUILTINS.entries.items() if e.package == "abauto"]
 # Known contract violations in plugins/*.py, reported rather than hidden: strict xfail, so the
 # test turns red (XPASS) the day the plugin is fixed and the entry must go.
 KNOWN = {
-    ("voting", "wine"): "hard voting built with ctx.probability=True has no predict_proba although the "
-                        "plugin declares has_predict_proba",
-    ("voting", "penguins"): "same as voting on wine",
     ("normalized", "wine"): "declares nonnegative_output, but its unclipped min-max gives negative values "
                             "for held-out rows below the training minimum",
 }
