@@ -85,7 +85,7 @@ def _settings(config: Optional[Path], **given):
 
 @app.command()
 def search(
-    data: Path = typer.Argument(..., help="CSV, TSV or parquet table (or a low-level JSON source)."),
+    data: Optional[Path] = typer.Argument(None, help="CSV, TSV or parquet table (or a low-level JSON source)."),
     target: Optional[str] = typer.Option(None, help="Class column (default: 'class' if present, else the last)."),
     drop: Optional[List[str]] = typer.Option(None, help="Columns to leave out (repeat or comma-separate)."),
     id_: Optional[List[str]] = typer.Option(None, "--id", help="Identifier columns, left out of the features."),
@@ -110,20 +110,38 @@ def search(
     storage: Optional[str] = typer.Option(None, help="Optuna storage URL [default: sqlite in the run folder]."),
     study_name: Optional[str] = typer.Option(None, help="Study name prefix. [default: abauto]"),
     out_dir: Optional[Path] = typer.Option(None, "--out", help="Run folder [default: runs/<dataset>-<time>]."),
+    resume: Optional[Path] = typer.Option(None, help="Continue the search of this run folder (its data and settings)."),
+    trial_timeout: Optional[float] = typer.Option(None, help="Stop a trial after this many seconds (runs trials in a child process)."),
+    memory_limit: Optional[str] = typer.Option(None, help="Memory a trial may allocate, e.g. 4G (runs trials in a child process)."),
+    report: bool = typer.Option(False, "--report", help="Also write report.html into the run folder."),
     quiet: bool = typer.Option(False, "--quiet", help="Print nothing but errors."),
     as_json: bool = typer.Option(False, "--json", help="Print the leaderboard JSON on stdout."),
 ) -> None:
-    """Nested cross-validated Optuna search across plugins and hyperparameters."""
+    """Nested cross-validated Optuna search across plugins and hyperparameters.
+
+    Running again with the same --out (or --resume RUN_DIR) continues the search: finished trials
+    count toward the budget, trials a killed run left unfinished are retried."""
     from abauto.cli_render import leaderboard_table
     from abauto.acousticbrainz.cli import grid_override, load_input
     from abauto.search_engine import outer_splits, search as run_search
 
-    settings = _settings(config, trials=trials, timeout=timeout, outer=outer, inner_folds=inner_folds,
-                         metric=metric, sampler=sampler, plugins=_split(plugins_) or None,
-                         exclude=_split(exclude) or None, seed=seed, n_jobs=n_jobs,
-                         prune=False if no_prune else None, storage=storage, study_name=study_name,
-                         grid=grid_override(config, grid))
-    dataset = load_input(data, target, _split(drop), _split(id_), groups, groundtruth, select, exclude_descriptors, join)
+    given = dict(trials=trials, timeout=timeout, outer=outer, inner_folds=inner_folds,
+                 metric=metric, sampler=sampler, plugins=_split(plugins_) or None,
+                 exclude=_split(exclude) or None, seed=seed, n_jobs=n_jobs,
+                 prune=False if no_prune else None, storage=storage, study_name=study_name,
+                 grid=grid_override(config, grid), trial_timeout=trial_timeout, memory_limit=memory_limit)
+    if resume is not None:
+        inputs, base = _previous_run(resume)
+        settings = _settings(None, **{**base, **{k: v for k, v in given.items() if v is not None}})
+        out_dir = resume
+    else:
+        if data is None:
+            raise UserError("give a DATA file, or --resume RUN_DIR")
+        inputs = {"data": str(data), "target": target, "drop": _split(drop), "ids": _split(id_), "groups": groups,
+                  "groundtruth": groundtruth and str(groundtruth), "select": select,
+                  "exclude_descriptors": exclude_descriptors, "join": join and str(join)}
+        settings = _settings(config, **given)
+    dataset = _load_inputs(inputs)
     jobs, _ = outer_splits(dataset, settings)
     total = settings.trials * len(jobs)
     show = not quiet and not as_json
@@ -132,8 +150,12 @@ def search(
             err.print(f"[yellow]note:[/yellow] {note}", highlight=False)
     command = "abauto " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     with _progress(show, total, settings, jobs) as on_trial:
-        result = run_search(dataset, settings, run_dir=out_dir, progress=on_trial, command=command)
+        result = run_search(dataset, settings, run_dir=out_dir, progress=on_trial, command=command, inputs=inputs)
     board = result.leaderboard
+    if report:
+        from abauto.report import write_report
+
+        write_report(result.run_dir)
     if as_json:
         print(json.dumps(board, indent=2))
     elif show:
@@ -146,6 +168,43 @@ def search(
         err.print(f"abauto: error: every trial failed ({len(board['failures'])} failures); see {result.run_dir}/leaderboard.json",
                   highlight=False)
         raise typer.Exit(1)
+
+
+def _load_inputs(inputs: dict):
+    """Load a search's data from the options recorded in its run.json (or just given)."""
+    from abauto.acousticbrainz.cli import load_input
+
+    path = lambda key: Path(inputs[key]) if inputs.get(key) else None  # noqa: E731
+    return load_input(Path(inputs["data"]), inputs.get("target"), inputs.get("drop") or [], inputs.get("ids") or [],
+                      inputs.get("groups"), path("groundtruth"), inputs.get("select"),
+                      inputs.get("exclude_descriptors"), path("join"))
+
+
+def _previous_run(run_dir: Path) -> tuple[dict, dict]:
+    meta_path = run_dir / "run.json"
+    try:
+        meta = json.loads(meta_path.read_text())
+        return meta["inputs"], meta["settings"]
+    except FileNotFoundError:
+        raise UserError(f"{meta_path}: no such file; is {run_dir} an abauto run folder?") from None
+    except (ValueError, KeyError, TypeError):
+        raise UserError(f"{meta_path}: not a valid run description") from None
+
+
+@app.command()
+def worker(
+    storage: str = typer.Option(..., help="The search's Optuna storage URL (postgresql://..., journal:PATH, sqlite:///...)."),
+    study_name: str = typer.Option("abauto", help="The search's study name prefix."),
+    data: Optional[Path] = typer.Option(None, help="Where this machine sees the data file [default: the search's path]."),
+    wait: float = typer.Option(60.0, help="Seconds to wait for the search to appear in the storage."),
+) -> None:
+    """Join a running search as one more worker until its trial budgets are spent."""
+    from abauto.search_engine import SearchSettings, find_search, work
+
+    meta = find_search(storage, study_name, wait)
+    inputs = {**meta["inputs"], **({"data": str(data)} if data else {})}
+    settings = SearchSettings(**{**meta["settings"], "storage": storage, "n_jobs": 1})
+    work(_load_inputs(inputs), settings)
 
 
 class _progress:

@@ -84,7 +84,7 @@ def _failures(studies) -> list[dict]:
     out = []
     for study in studies:
         for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.FAIL,)):
-            if "error" not in t.user_attrs and not t.user_attrs.get("family"):
+            if "error" not in t.user_attrs:  # abandoned by a killed process, or over budget
                 continue
             out.append({"study": study.study_name, "trial": t.number, "plugin": t.user_attrs.get("family", "?"),
                         "pipeline": t.user_attrs.get("failed_pipeline", ""),
@@ -157,7 +157,10 @@ def build(dataset, settings, outcomes: list[dict], studies, notes: Sequence[str]
         inner = t.user_attrs["inner_scores"][settings.metric]
         final = {"trial": t.number, "family": t.user_attrs["family"], "pipeline": t.user_attrs["pipeline"],
                  "params": t.params, "inner_mean": float(np.mean(inner)), "inner_std": float(np.std(inner))}
-    states = [t.state for s in studies for t in s.get_trials(deepcopy=False)]
+    from abauto.search_engine import counts
+
+    trials = [t for s in studies for t in s.get_trials(deepcopy=False)]
+    states = [t.state for t in trials if counts(t)]
     S = optuna.trial.TrialState
     board = {
         "schema_version": SCHEMA_VERSION,
@@ -177,7 +180,8 @@ def build(dataset, settings, outcomes: list[dict], studies, notes: Sequence[str]
         "entries": entries,
         "final": final,
         "trials": {"complete": states.count(S.COMPLETE), "pruned": states.count(S.PRUNED),
-                   "failed": states.count(S.FAIL), "total": len(states)},
+                   "failed": states.count(S.FAIL), "total": len(states),
+                   "abandoned": sum(1 for t in trials if t.state == S.FAIL and not counts(t))},
         "failures": _failures(studies),
         "notes": list(notes),
         "wall_seconds": round(wall_seconds, 3),

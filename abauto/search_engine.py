@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import os
 import time
 import traceback
 import warnings
@@ -231,6 +232,9 @@ class Objective:
 
     def __call__(self, trial: optuna.Trial) -> float:
         steps = None
+        if not within_budget(trial.study, trial.number, self.settings.trials):
+            trial.set_user_attr("over_budget", True)
+            raise OverBudget(f"trial {trial.number} started after the budget of {self.settings.trials} was taken")
         try:
             steps = self.space.sample(trial, self.settings.seed)
             return self._run(trial, steps)
@@ -320,10 +324,27 @@ def seed_families(study: optuna.Study, space: PipelineSpace, settings: SearchSet
             study.enqueue_trial({"classifier": name})
 
 
+def counts(t: optuna.trial.FrozenTrial) -> bool:
+    """Whether a finished trial counts toward the budget: complete, pruned, or failed by a plugin
+    error (not a trial abandoned by a killed process, which is retried, nor one over budget)."""
+    return t.state in COUNTED or (t.state == optuna.trial.TrialState.FAIL and "error" in t.user_attrs)
+
+
 def spent(study: optuna.Study) -> int:
-    """Trials that count toward the budget: complete, pruned, or failed by a plugin error."""
-    return sum(1 for t in study.get_trials(deepcopy=False)
-               if t.state in COUNTED or (t.state == optuna.trial.TrialState.FAIL and "error" in t.user_attrs))
+    return sum(1 for t in study.get_trials(deepcopy=False) if counts(t))
+
+
+class OverBudget(Exception):
+    """A worker started a trial after others had already taken the last places in the budget."""
+
+
+def within_budget(study: optuna.Study, number: int, budget: int) -> bool:
+    """Trial numbers are handed out atomically by the storage, so ranking a trial among the
+    counted or running trials before it keeps the budget exact however many workers share it."""
+    RUNNING = optuna.trial.TrialState.RUNNING
+    before = sum(1 for t in study.get_trials(deepcopy=False)
+                 if t.number < number and (counts(t) or t.state == RUNNING))
+    return before < budget
 
 
 def best_per_family(study: optuna.Study) -> dict[str, optuna.trial.FrozenTrial]:
@@ -339,9 +360,9 @@ def optimize(study: optuna.Study, objective: Objective, settings: SearchSettings
     """Run trials until the study's budget is spent, counting what other workers finished too."""
 
     def budget(study: optuna.Study, trial) -> None:
-        if callback:
+        if callback and "over_budget" not in trial.user_attrs:
             callback(study, trial)
-        if spent(study) >= settings.trials:
+        if "over_budget" in trial.user_attrs or spent(study) >= settings.trials:
             study.stop()
 
     remaining = settings.trials - spent(study)
@@ -365,8 +386,27 @@ def run_fold(job: FoldJob, space: PipelineSpace, X, y, settings: SearchSettings,
     with threadpool_limits(1), warnings.catch_warnings():
         for category in (ConvergenceWarning, UserWarning, FutureWarning, RuntimeWarning):
             warnings.simplefilter("ignore", category)
-        optimize(study, Objective(space, X, y, job.train, settings), settings, callback)
+        run_budget(study, Objective(space, X, y, job.train, settings), settings, callback, shared=not owns_storage)
         return _score_families(job, study, space, X, y, settings)
+
+
+def run_budget(study: optuna.Study, objective: Objective, settings: SearchSettings,
+               callback: Callable | None = None, shared: bool = False, poll: float = 1.0) -> None:
+    """Run trials until the budget is spent. On a shared storage, also wait for the other workers'
+    running trials; a worker that died is noticed by its stale heartbeat, its trial failed and
+    retried here."""
+    RUNNING = optuna.trial.TrialState.RUNNING
+    while True:
+        optimize(study, objective, settings, callback)
+        if not shared:
+            return
+        optuna.storages.fail_stale_trials(study)
+        running = len(study.get_trials(deepcopy=False, states=(RUNNING,)))
+        done = spent(study)
+        if done >= settings.trials and not running:
+            return
+        if done + running >= settings.trials:
+            time.sleep(poll)
 
 
 def _score_families(job: FoldJob, study: optuna.Study, space: PipelineSpace, X, y, settings: SearchSettings) -> dict:
@@ -395,6 +435,36 @@ def _score_families(job: FoldJob, study: optuna.Study, space: PipelineSpace, X, 
                                     "inner_mean": float(np.mean(inner)), "inner_std": float(np.std(inner)), **out}
     outcome["test"] = job.test.tolist()
     return outcome
+
+
+def find_search(storage: str, study_name: str, wait: float = 60.0, poll: float = 1.0) -> dict:
+    """The inputs and settings of the search whose studies are ``<study_name>.*`` in ``storage``,
+    waiting up to ``wait`` seconds for its coordinator to create them."""
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    st = make_storage(storage)
+    deadline = time.monotonic() + wait
+    while True:
+        for summary in optuna.get_all_study_summaries(st):
+            if summary.study_name.startswith(study_name + ".") and "abauto" in summary.user_attrs:
+                return summary.user_attrs["abauto"]
+        if time.monotonic() > deadline:
+            raise DataError(f"{storage}: no abauto search named {study_name!r} appeared within {wait:g} s")
+        time.sleep(poll)
+
+
+def work(dataset: Dataset, settings: SearchSettings, registry: Registry | None = None) -> None:
+    """Join a running search as one more worker: run trials of each of its studies, in the
+    coordinator's order, until every budget is spent. Data and settings must be the search's."""
+    space = PipelineSpace(registry or load_registry(), DataShape.of(dataset), settings.plugins, settings.exclude,
+                          settings.max_costly_rows, dict(settings.fixed))
+    jobs, _ = outer_splits(dataset, settings)
+    X, y = features(dataset), dataset.y
+    salt = 100_000 + os.getpid() % 100_000  # workers must not propose each other's trials
+    for job in jobs:
+        study = open_study(job.name, settings, salt + (1000 if job.index is None else job.index))
+        with threadpool_limits(1), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            run_budget(study, Objective(space, X, y, job.train, settings), settings, shared=True)
 
 
 @dataclass
@@ -445,11 +515,15 @@ def search(dataset: Dataset | str | Path, settings: SearchSettings | None = None
     owns_storage = settings.storage is None
     if owns_storage:
         settings.storage = f"sqlite:///{(run_dir / 'study.db').resolve()}"
-    write_json(run_dir / "run.json", {"inputs": inputs or {"data": dataset.source},
-                                      "settings": {k: v for k, v in asdict(settings).items()
-                                                   if not (owns_storage and k == "storage")}})
+    meta = {"inputs": inputs or {"data": dataset.source},
+            "settings": {k: v for k, v in asdict(settings).items() if not (owns_storage and k == "storage")}}
+    write_json(run_dir / "run.json", meta)
     X, y = features(dataset), dataset.y
     make_storage(settings.storage)  # create the tables once, before parallel workers race to
+    for j in jobs:  # studies exist, seeded, before any worker joins (abauto worker reads "abauto")
+        study = open_study(j.name, settings, 1000 if j.index is None else j.index)
+        seed_families(study, space, settings)
+        study.set_user_attr("abauto", meta)
     t0 = time.perf_counter()
     if settings.n_jobs == 1 or len(jobs) == 1:
         outcomes = [run_fold(j, space, X, y, settings, (lambda s, t, n=j.name: progress(n, t)) if progress else None,
