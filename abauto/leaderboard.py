@@ -113,7 +113,7 @@ def _pooled(outcomes: list[dict], dataset) -> dict:
 
 
 def build(dataset, settings, outcomes: list[dict], studies, notes: Sequence[str] = (),
-          wall_seconds: float = 0.0, command: str = "") -> dict:
+          wall_seconds: float = 0.0, command: str = "", folds_sha256: str | None = None) -> dict:
     """Assemble the leaderboard dict from the per-study outcomes (``optuna.Study`` list) of a search."""
     import optuna
 
@@ -174,6 +174,7 @@ def build(dataset, settings, outcomes: list[dict], studies, notes: Sequence[str]
             "metric": settings.metric, "metrics": metrics, "sampler": settings.sampler,
             "trials": settings.trials, "timeout": settings.timeout, "seed": settings.seed,
             "plugins": list(settings.plugins), "exclude": list(settings.exclude),
+            **({"folds_sha256": folds_sha256} if folds_sha256 else {}),
         },
         "best": {"outer_mean": b_mean, "outer_std": b_std, "outer_scores": best_main, "families": chosen,
                  "metrics": _metric_block(best_scores, metrics), **pooled},

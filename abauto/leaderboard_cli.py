@@ -104,9 +104,13 @@ def pairing_problem(old: dict, new: dict) -> str | None:
     """Why the outer folds of two leaderboards are not the same split (None when they are).
 
     The split is a function of the rows (their number, class counts and order), the seed and the
-    outer protocol; the file does not record the row order, so same rows + class counts + seed +
-    protocol is the check made here.
+    outer protocol. Files that record ``protocol.folds_sha256`` (the outer test parts and their
+    labels) must match on it; for older files, same rows + class counts + seed + protocol is the
+    check made here.
     """
+    fa, fb = old["protocol"].get("folds_sha256"), new["protocol"].get("folds_sha256")
+    if fa and fb and fa != fb:
+        return "outer folds differ (folds_sha256: the rows, their order or the groups changed)"
     checks = [
         ("rows", old["dataset"]["rows"], new["dataset"]["rows"]),
         ("class counts", old["dataset"]["classes"], new["dataset"]["classes"]),

@@ -12,6 +12,7 @@ leaderboard as ``n_jobs = 1``.
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import math
 import os
@@ -118,6 +119,17 @@ def outer_splits(dataset: Dataset, settings: SearchSettings) -> tuple[list[FoldJ
     return jobs, notes
 
 
+def folds_fingerprint(jobs: Sequence[FoldJob], y: np.ndarray) -> str:
+    """SHA-256 of the outer test parts and their labels: two leaderboards pair fold by fold
+    (``abauto leaderboard diff``) only when this matches."""
+    h = hashlib.sha256()
+    for j in jobs:
+        if j.test is not None:
+            h.update(np.asarray(j.test, dtype=np.int64).tobytes())
+            h.update("\x1f".join(map(str, y[j.test])).encode())
+    return h.hexdigest()
+
+
 def features(dataset: Dataset):
     """The feature matrix in the form pipelines take: float array, or a frame with categoricals."""
     if dataset.categorical:
@@ -143,6 +155,24 @@ def _sqlite_connection(path: str):
 HEARTBEAT = dict(heartbeat_interval=10, grace_period=30)
 
 
+def _heartbeat() -> dict:
+    """HEARTBEAT, or seconds from ABAUTO_HEARTBEAT_INTERVAL / ABAUTO_HEARTBEAT_GRACE (tests)."""
+    return dict(heartbeat_interval=int(os.environ.get("ABAUTO_HEARTBEAT_INTERVAL", HEARTBEAT["heartbeat_interval"])),
+                grace_period=int(os.environ.get("ABAUTO_HEARTBEAT_GRACE", HEARTBEAT["grace_period"])))
+
+
+def _postgres_driver(url: str) -> str:
+    """A bare ``postgresql://`` URL means psycopg (v3) to SQLAlchemy >= 2.1 but psycopg2 before:
+    use whichever of the two is installed (``pip install abauto[postgres]`` gives psycopg2)."""
+    if not url.startswith(("postgresql://", "postgres://")):
+        return url
+    import importlib.util
+
+    if importlib.util.find_spec("psycopg") is None and importlib.util.find_spec("psycopg2") is not None:
+        return "postgresql+psycopg2://" + url.partition("://")[2]
+    return url
+
+
 def make_storage(url: str) -> optuna.storages.BaseStorage:
     """An Optuna storage for ``url``. Database storages beat a heartbeat for running trials, so a
     trial whose process died is failed and retried (once per trial) by the next worker; SQLite
@@ -150,11 +180,14 @@ def make_storage(url: str) -> optuna.storages.BaseStorage:
     if url.startswith("journal:"):
         backend = optuna.storages.journal.JournalFileBackend(url[len("journal:"):])
         return optuna.storages.journal.JournalStorage(backend)
-    kwargs: dict[str, Any] = dict(HEARTBEAT, **_retry_kwargs())
+    url = _postgres_driver(url)
+    kwargs: dict[str, Any] = dict(_heartbeat(), **_retry_kwargs())
     if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
         path = url[len("sqlite:///"):]
         kwargs["engine_kwargs"] = {"creator": lambda: _sqlite_connection(path)}
-    return optuna.storages.RDBStorage(url, **kwargs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.storages.RDBStorage(url, **kwargs)
 
 
 def _retry_callback():
@@ -534,7 +567,8 @@ def search(dataset: Dataset | str | Path, settings: SearchSettings | None = None
     wall = time.perf_counter() - t0
     final_study = optuna.load_study(study_name=jobs[-1].name, storage=make_storage(settings.storage))
     board = lb.build(dataset, settings, outcomes, [optuna.load_study(study_name=j.name, storage=make_storage(settings.storage)) for j in jobs],
-                     notes=notes + dataset.notes, wall_seconds=wall, command=command)
+                     notes=notes + dataset.notes, wall_seconds=wall, command=command,
+                     folds_sha256=folds_fingerprint(jobs, y))
     pipeline = None
     if board["final"] is not None:
         steps = space.replay(final_study.best_trial.params)
