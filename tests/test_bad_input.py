@@ -100,7 +100,7 @@ def test_other_bad_inputs(tmp_path, capsys):
     code, _, err = run_cli(["search", str(missing), "--quiet"], capsys)
     assert code == 2 and "no such file" in err and str(missing) in err
     code, _, err = run_cli(["search", str(tmp_path), "--quiet"], capsys)
-    assert code == 2 and "is a folder" in err
+    assert code == 2 and "needs --groundtruth" in err  # a folder is read as low-level JSON documents
     trunc = _parquet_truncated(tmp_path)
     code, _, err = run_cli(["search", str(trunc), "--quiet", "--out", str(tmp_path / "r")], capsys)
     assert code == 2 and "parquet" in err and len(err.strip().splitlines()) == 1
