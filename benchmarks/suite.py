@@ -1,0 +1,380 @@
+"""Benchmark suite (issue 11) and the issue-4 comparison: abauto against the gaia SVM grid, a
+default random forest and (optionally) FLAML, on the SAME outer folds of every dataset.
+
+    python benchmarks/suite.py                               # every CSV of ../shared/datasets, all methods
+    python benchmarks/suite.py --only iris,wine --budget 20  # 20 s per outer fold for the timed methods
+    python benchmarks/suite.py --methods grid,rf --out /tmp/bench
+    python benchmarks/suite.py --report-only --out /tmp/bench  # re-print tables from saved results
+
+Protocol, per dataset: outer StratifiedKFold(5, shuffle=True, random_state=0) (exactly abauto's
+``outer_splits`` for seed 0; asserted); inner CV = StratifiedKFold(5, shuffle=True,
+random_state=0) on each outer training part (exactly abauto's ``Objective`` split). Every method
+sees the same rows; the score is the balanced accuracy on each outer test part; we report mean ±
+std (population std, as abauto's leaderboard) over the 5 outer folds, the wall seconds for all 5
+folds, and the number of model (pipeline) fits.
+
+Methods (``--methods``, comma-separated):
+
+- ``abauto-time``   abauto, all plugins, a wall budget of ``--budget`` s per outer fold
+                    (SearchSettings(timeout=budget, trials=100000)).
+- ``abauto-trials`` abauto, all plugins, ``--trials`` (60) trials per outer fold (issue 4 target b).
+- ``abauto-svm``    abauto restricted to the svm plugin, ``--svm-trials`` (22) trials (issue 4 target a;
+                    preprocessing slots are still searched, as ``--plugins svm`` does).
+- ``grid``          gaia's SVM grid: min-max scaling + rbf SVC(class_weight='balanced'),
+                    C 2^-5..2^15 x gamma 2^-15..2^3 in steps of 2^2 (11 x 10 = 110 configurations),
+                    sklearn GridSearchCV on the same inner 5-fold CV, refit on the outer training part.
+- ``rf``            RandomForestClassifier(random_state=0) with scikit-learn defaults.
+- ``flaml``         FLAML AutoML, ``--budget`` s per outer fold, 5-fold stratified CV, balanced accuracy
+                    (optional: ``pip install abauto[bench]``; skipped with a note when not importable).
+
+How abauto is driven: abauto's own engine per outer fold (``outer_splits`` + ``run_fold``, the
+functions ``abauto.search`` calls), without the final all-rows study that ``abauto.search`` adds for
+the saved model (it does not enter the outer estimate and would cost one more budget per
+dataset). The outer score is that of the family whose best trial has the best inner score (the
+leaderboard's "best"); ``run_fold`` also refits every other family's best on the outer training
+part for the leaderboard, and those refits are counted in the fits and the seconds. Storage:
+abauto's default, an SQLite (WAL) file per method and dataset in ``--out``.
+
+Fits: abauto = inner folds actually run by each trial (pruned trials stop early; a failed trial
+counts as one) + the outer refits; GridSearchCV = 110 x 5 + 1 per outer fold; RF = 1 per fold;
+FLAML = configurations tried x 5 folds + 1 retrain per fold (from its config history).
+
+For missing values and categorical columns the baselines (grid, rf) get a fixed preprocessing:
+median imputation of numeric columns, most-frequent imputation + one-hot encoding of categorical
+columns. All fits run with one BLAS/OpenMP thread (abauto does so too).
+
+Every (dataset, method) result is saved as ``<out>/results/<dataset>__<method>.json`` as soon as it
+is done, so separate processes can share one ``--out`` and ``--report-only`` aggregates them into
+``<out>/suite.csv`` and ``<out>/suite.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = REPO.parent / "shared" / "datasets"
+ALL_METHODS = ["abauto-time", "abauto-trials", "abauto-svm", "grid", "rf", "flaml"]
+PREFERRED = ["gtzan_30s", "wine", "iris", "breast_cancer", "penguins", "credit_g", "digits"]
+GRID_C = [2.0**k for k in range(-5, 16, 2)]        # 11 values
+GRID_GAMMA = [2.0**k for k in range(-15, 4, 2)]    # 10 values
+SEED = 0
+OUTER = INNER = 5
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def outer_folds(dataset):
+    from sklearn.model_selection import StratifiedKFold
+    from abauto.search_engine import SearchSettings, outer_splits
+
+    splits = list(StratifiedKFold(OUTER, shuffle=True, random_state=SEED).split(np.zeros(len(dataset.y)), dataset.y))
+    jobs, _ = outer_splits(dataset, SearchSettings(outer=f"kfold:{OUTER}", seed=SEED))
+    for (tr, te), job in zip(splits, jobs[:-1]):  # abauto's outer folds are exactly these
+        assert np.array_equal(tr, job.train) and np.array_equal(te, job.test)
+    return splits, jobs[:-1]
+
+
+def baseline_prep(dataset):
+    """Imputation + one-hot for the scikit-learn baselines; None when the data needs none."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    if dataset.categorical:
+        return ColumnTransformer([
+            ("num", SimpleImputer(strategy="median"), dataset.numeric),
+            ("cat", make_pipeline(SimpleImputer(strategy="most_frequent"),
+                                  OneHotEncoder(handle_unknown="ignore", sparse_output=False)), dataset.categorical),
+        ], sparse_threshold=0.0)
+    if dataset.X.isna().to_numpy().any():
+        return SimpleImputer(strategy="median")
+    return None
+
+
+def _pipe(prep, *steps):
+    from sklearn.pipeline import make_pipeline
+    return make_pipeline(*([prep] if prep is not None else []), *steps)
+
+
+def _xy(dataset):
+    from abauto.search_engine import features
+    return features(dataset), dataset.y
+
+
+def _take(X, idx):
+    return X.iloc[idx] if hasattr(X, "iloc") else X[idx]
+
+
+# ----------------------------------------------------------------------------------------- methods
+
+def run_grid(dataset, splits, args) -> dict:
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+    from sklearn.preprocessing import MinMaxScaler
+    from sklearn.svm import SVC
+    from sklearn.metrics import balanced_accuracy_score
+
+    X, y = _xy(dataset)
+    scores, fits, picks = [], 0, []
+    for k, (tr, te) in enumerate(splits):
+        pipe = _pipe(baseline_prep(dataset), MinMaxScaler(), SVC(kernel="rbf", class_weight="balanced"))
+        grid = {"svc__C": GRID_C, "svc__gamma": GRID_GAMMA}
+        gs = GridSearchCV(pipe, grid, scoring="balanced_accuracy", n_jobs=1, refit=True,
+                          cv=StratifiedKFold(INNER, shuffle=True, random_state=SEED))
+        gs.fit(_take(X, tr), y[tr])
+        scores.append(balanced_accuracy_score(y[te], gs.predict(_take(X, te))))
+        fits += len(gs.cv_results_["params"]) * INNER + 1
+        picks.append({"C": gs.best_params_["svc__C"], "gamma": gs.best_params_["svc__gamma"],
+                      "inner": float(gs.best_score_)})
+        log(f"  grid fold {k}: {scores[-1]:.4f}")
+    return {"scores": scores, "fits": fits, "detail": picks}
+
+
+def run_rf(dataset, splits, args) -> dict:
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.metrics import balanced_accuracy_score
+
+    X, y = _xy(dataset)
+    scores = []
+    for tr, te in splits:
+        pipe = _pipe(baseline_prep(dataset), RandomForestClassifier(random_state=SEED))
+        pipe.fit(_take(X, tr), y[tr])
+        scores.append(balanced_accuracy_score(y[te], pipe.predict(_take(X, te))))
+    return {"scores": scores, "fits": len(splits)}
+
+
+def run_flaml(dataset, splits, args) -> dict | None:
+    try:
+        from flaml import AutoML
+    except ImportError:
+        print("note: FLAML is not importable; skipping it (pip install 'abauto[bench]' or 'flaml[automl]')")
+        return None
+    import logging
+    from sklearn.metrics import balanced_accuracy_score
+
+    logging.getLogger("flaml.automl").setLevel(logging.ERROR)
+
+    def bal_acc(X_val, y_val, estimator, labels, X_train, y_train, *a, **kw):
+        return 1 - balanced_accuracy_score(y_val, estimator.predict(X_val)), {}
+
+    X, y = _xy(dataset)
+    scores, fits, picks = [], 0, []
+    for k, (tr, te) in enumerate(splits):
+        automl = AutoML()
+        Xtr = _take(X, tr)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            automl.fit(Xtr, y[tr], task="classification", time_budget=args.budget, metric=bal_acc,
+                       eval_method="cv", n_splits=INNER, split_type="stratified", seed=SEED, n_jobs=1,
+                       verbose=0)
+            pred = automl.predict(_take(X, te))
+        scores.append(balanced_accuracy_score(y[te], pred))
+        n_configs = len(automl.config_history)
+        fits += n_configs * INNER + 1
+        picks.append({"learner": automl.best_estimator, "configs": n_configs})
+        log(f"  flaml fold {k}: {scores[-1]:.4f} ({n_configs} configs, {automl.best_estimator})")
+    return {"scores": scores, "fits": fits, "detail": picks}
+
+
+def _abauto(dataset, args, method: str, trials: int, timeout: float | None, plugins=()) -> dict:
+    import optuna
+    from abauto.registry import load_registry
+    from abauto.search_engine import COUNTED, SearchSettings, features, make_storage, run_fold
+    from abauto.space import DataShape, PipelineSpace
+
+    db = Path(args.out) / "studies" / f"{dataset.name}__{method}.db"
+    db.parent.mkdir(parents=True, exist_ok=True)
+    db.unlink(missing_ok=True)
+    for extra in ("-wal", "-shm"):
+        Path(str(db) + extra).unlink(missing_ok=True)
+    settings = SearchSettings(trials=trials, timeout=timeout, outer=f"kfold:{OUTER}", inner_folds=INNER, seed=SEED,
+                              plugins=tuple(plugins), storage=f"sqlite:///{db}", study_name=method)
+    registry = load_registry()
+    space = PipelineSpace(registry, DataShape.of(dataset), settings.plugins, settings.exclude,
+                          settings.max_costly_rows, dict(settings.fixed))
+    _, jobs = outer_folds(dataset)  # abauto's own outer folds for seed 0 (= the other methods')
+    X, y = features(dataset), dataset.y
+    scores, fits, detail = [], 0, []
+    for job in jobs:
+        t0 = time.perf_counter()
+        out = run_fold(job, space, X, y, settings)
+        wall = time.perf_counter() - t0
+        study = optuna.load_study(study_name=job.name, storage=make_storage(settings.storage))
+        trials_ = study.get_trials(deepcopy=False)
+        inner_fits = 0
+        for t in trials_:
+            if "inner_scores" in t.user_attrs:
+                inner_fits += len(t.user_attrs["inner_scores"][settings.metric])
+            elif t.state == optuna.trial.TrialState.FAIL:
+                inner_fits += 1
+        refits = len(out["families"])
+        fits += inner_fits + refits
+        best = out["families"][out["best_family"]]
+        scores.append(best["scores"]["balanced_accuracy"])
+        n_done = sum(1 for t in trials_ if t.state in COUNTED)
+        detail.append({"best_family": out["best_family"], "trials": len(trials_), "counted": n_done,
+                       "pruned": sum(1 for t in trials_ if t.state == optuna.trial.TrialState.PRUNED),
+                       "failed": sum(1 for t in trials_ if t.state == optuna.trial.TrialState.FAIL),
+                       "inner": best["inner_mean"], "wall": wall, "refits": refits})
+        log(f"  {method} fold {job.index}: {scores[-1]:.4f} best={out['best_family']} trials={len(trials_)} "
+            f"wall={wall:.1f}s")
+    return {"scores": scores, "fits": fits, "detail": detail}
+
+
+def run_abauto_time(dataset, splits, args):
+    return _abauto(dataset, args, "abauto-time", 100_000, args.budget)
+
+
+def run_abauto_trials(dataset, splits, args):
+    return _abauto(dataset, args, "abauto-trials", args.trials, None)
+
+
+def run_abauto_svm(dataset, splits, args):
+    return _abauto(dataset, args, "abauto-svm", args.svm_trials, None, plugins=("svm",))
+
+
+RUNNERS = {"abauto-time": run_abauto_time, "abauto-trials": run_abauto_trials, "abauto-svm": run_abauto_svm,
+           "grid": run_grid, "rf": run_rf, "flaml": run_flaml}
+
+
+# ----------------------------------------------------------------------------------------- report
+
+def label(method: str, meta: dict) -> str:
+    if method in ("abauto-time", "flaml"):
+        return f"{method} ({meta['budget']:g}s/fold)"
+    if method == "abauto-trials":
+        return f"abauto-trials ({meta['trials']})"
+    if method == "abauto-svm":
+        return f"abauto-svm ({meta['svm_trials']})"
+    return method
+
+
+def load_results(out: Path) -> list[dict]:
+    rows = []
+    for f in sorted((out / "results").glob("*.json")):
+        rows.append(json.loads(f.read_text()))
+    return rows
+
+
+def write_tables(out: Path) -> list[dict]:
+    rows = load_results(out)
+    if not rows:
+        print("no results yet")
+        return rows
+    import csv
+
+    with open(out / "suite.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["dataset", "method", "budget_s_per_fold", "trials", "mean", "std", "fits", "seconds", "fold_scores"])
+        for r in rows:
+            w.writerow([r["dataset"], r["method"], r["budget"] if r["method"] in ("abauto-time", "flaml") else "",
+                        r["trials"] if r["method"] == "abauto-trials" else (r["svm_trials"] if r["method"] == "abauto-svm" else ""),
+                        f"{r['mean']:.4f}", f"{r['std']:.4f}", r["fits"], f"{r['seconds']:.1f}",
+                        " ".join(f"{s:.4f}" for s in r["scores"])])
+    order = {m: i for i, m in enumerate(ALL_METHODS)}
+    rows.sort(key=lambda r: (r["dataset"], order.get(r["method"], 99)))
+    lines = ["| dataset | method | outer balanced accuracy (mean ± std) | fits | seconds |", "|---|---|---|---:|---:|"]
+    for r in rows:
+        lines.append(f"| {r['dataset']} | {label(r['method'], r)} | {r['mean']:.4f} ± {r['std']:.4f} | {r['fits']} | {r['seconds']:.0f} |")
+    lines += ["", *targets(rows)]
+    text = "\n".join(lines) + "\n"
+    (out / "suite.md").write_text(text)
+    print(text)
+    print(f"written: {out / 'suite.csv'}, {out / 'suite.md'}")
+    return rows
+
+
+def targets(rows: list[dict]) -> list[str]:
+    by = {}
+    for r in rows:
+        by.setdefault(r["dataset"], {})[r["method"]] = r
+    lines = ["Targets:"]
+    for ds, m in sorted(by.items()):
+        grid = m.get("grid")
+        if grid and "abauto-svm" in m:
+            d = m["abauto-svm"]["mean"] - grid["mean"]
+            lines.append(f"- issue 4 (a) {ds}: abauto-svm {m['abauto-svm']['mean']:.4f} vs grid {grid['mean']:.4f}: "
+                         f"diff {d:+.4f} -> {'MET' if d >= -0.005 else 'MISSED'} (within 0.005 below or better)")
+        if grid and "abauto-trials" in m:
+            d = m["abauto-trials"]["mean"] - grid["mean"]
+            lines.append(f"- issue 4 (b) {ds}: abauto-trials {m['abauto-trials']['mean']:.4f} vs grid {grid['mean']:.4f}: "
+                         f"diff {d:+.4f} -> {'MET' if d >= 0 else 'MISSED'} (>= grid)")
+        others = {k: v for k, v in m.items() if k in ("grid", "rf", "flaml")}
+        if "abauto-time" in m and others:
+            best_name, best = max(others.items(), key=lambda kv: kv[1]["mean"])
+            d = m["abauto-time"]["mean"] - best["mean"]
+            verdict = "MET" if d >= 0 else ("NEAR (within 0.01)" if d >= -0.01 else "MISSED")
+            lines.append(f"- issue 11 {ds}: abauto-time ({m['abauto-time']['budget']:g}s/fold) {m['abauto-time']['mean']:.4f} "
+                         f"vs best other {best_name} {best['mean']:.4f}: diff {d:+.4f} -> {verdict}"
+                         f"{'' if 'flaml' in others else ' [FLAML not run]'}")
+    return lines
+
+
+# ----------------------------------------------------------------------------------------- main
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", default=str(DEFAULT_DATA), help="folder of CSVs (default ../shared/datasets)")
+    p.add_argument("--only", default="", help="comma-separated dataset names (default: all CSVs)")
+    p.add_argument("--methods", default=",".join(ALL_METHODS))
+    p.add_argument("--budget", type=float, default=60.0, help="seconds per outer fold for abauto-time and flaml")
+    p.add_argument("--trials", type=int, default=60, help="trials per outer fold for abauto-trials")
+    p.add_argument("--svm-trials", type=int, default=22, help="trials per outer fold for abauto-svm")
+    p.add_argument("--out", default=None, help="output folder (default: a new temp dir)")
+    p.add_argument("--report-only", action="store_true", help="only aggregate saved results in --out")
+    args = p.parse_args(argv)
+    out = Path(args.out or tempfile.mkdtemp(prefix="abauto-bench-"))
+    args.out = str(out)
+    (out / "results").mkdir(parents=True, exist_ok=True)
+    if args.report_only:
+        write_tables(out)
+        return 0
+    from threadpoolctl import threadpool_limits
+    from abauto.data import load_dataset
+
+    data = Path(args.data)
+    csvs = {f.stem: f for f in sorted(data.glob("*.csv"))}
+    names = [n.strip() for n in args.only.split(",") if n.strip()] or \
+        [n for n in PREFERRED if n in csvs] + [n for n in csvs if n not in PREFERRED]
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    for m in methods:
+        if m not in RUNNERS:
+            p.error(f"unknown method {m!r} (known: {', '.join(ALL_METHODS)})")
+    log(f"out: {out}")
+    for name in names:
+        dataset = load_dataset(csvs[name])
+        splits, _ = outer_folds(dataset)
+        for method in methods:
+            log(f"{name}: {method} ...")
+            t0 = time.perf_counter()
+            with threadpool_limits(1), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                res = RUNNERS[method](dataset, splits, args)
+            if res is None:
+                continue
+            seconds = time.perf_counter() - t0
+            scores = [float(s) for s in res["scores"]]
+            row = {"dataset": name, "method": method, "budget": args.budget, "trials": args.trials,
+                   "svm_trials": args.svm_trials, "scores": scores, "mean": float(np.mean(scores)),
+                   "std": float(np.std(scores)), "fits": int(res["fits"]), "seconds": seconds,
+                   "detail": res.get("detail"), "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
+            (out / "results" / f"{name}__{method}.json").write_text(json.dumps(row, indent=1, default=str))
+            log(f"{name}: {method}: {row['mean']:.4f} ± {row['std']:.4f}, {row['fits']} fits, {seconds:.0f} s")
+    write_tables(out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
