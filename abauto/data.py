@@ -142,13 +142,13 @@ def _check_columns(path: Path, columns: Sequence[str]) -> None:
 def _numeric_or_categorical(path: Path, frame: pd.DataFrame) -> list[str]:
     """Convert number-like text columns to numbers; return the truly categorical columns."""
     categorical = []
-    for col in list(frame.columns):
+    for col, dtype in list(frame.dtypes.items()):
+        if pd.api.types.is_bool_dtype(dtype):
+            frame[col] = frame[col].astype(float)
+            continue
+        if pd.api.types.is_numeric_dtype(dtype):
+            continue
         series = frame[col]
-        if pd.api.types.is_bool_dtype(series):
-            frame[col] = series.astype(float)
-            continue
-        if pd.api.types.is_numeric_dtype(series):
-            continue
         present = series.dropna()
         present = present[present.astype(str).str.strip() != ""]
         parsed = pd.to_numeric(present, errors="coerce")
@@ -205,7 +205,7 @@ def dataset_from_frame(frame: pd.DataFrame, path: str | Path, target: str | None
         if inf.any():
             r, c = np.argwhere(inf)[0]
             raise DataError(f"{path}: column {numeric[c]!r}: infinite value in data row {r + 1}")
-    empty = [c for c in X.columns if X[c].isna().all()]
+    empty = list(X.columns[X.isna().all().to_numpy()])
     if empty:
         raise DataError(f"{path}: column {empty[0]!r} has no values at all; drop it with --drop {empty[0]!r}")
     return Dataset(

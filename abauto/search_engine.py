@@ -12,10 +12,12 @@ leaderboard as ``n_jobs = 1``.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import inspect
 import math
 import os
+import socket
 import time
 import traceback
 import warnings
@@ -254,17 +256,27 @@ def evaluate(pipe, X, y, train, test, scorer) -> dict[str, Any]:
 class Objective:
     """Inner cross-validation of one sampled pipeline; reports fold scores for pruning."""
 
-    def __init__(self, space: PipelineSpace, X, y, train: np.ndarray, settings: SearchSettings):
+    def __init__(self, space: PipelineSpace, X, y, train: np.ndarray, settings: SearchSettings,
+                 groups: np.ndarray | None = None):
         self.space, self.X, self.y, self.train, self.settings = space, X, y, train, settings
         folds = min(settings.inner_folds, min(np.unique(y[train], return_counts=True)[1]))
+        if groups is not None:  # inner folds keep groups apart too (e.g. excerpts of one track)
+            folds = min(folds, len(np.unique(groups[train])))
         if folds < 2:
-            raise DataError("a class has fewer than 2 members in an outer training part; lower --outer folds")
-        self.inner = list(StratifiedKFold(folds, shuffle=True, random_state=settings.seed).split(train, y[train]))
+            raise DataError("a class (or the groups) has fewer than 2 members in an outer training part; "
+                            "lower --outer folds")
+        if groups is not None:
+            cv = StratifiedGroupKFold(folds, shuffle=True, random_state=settings.seed)
+            self.inner = list(cv.split(train, y[train], groups[train]))
+        else:
+            cv = StratifiedKFold(folds, shuffle=True, random_state=settings.seed)
+            self.inner = list(cv.split(train, y[train]))
         self.scorer = _scorer(settings)
         self.probability = settings.metric not in LABEL_METRICS
 
     def __call__(self, trial: optuna.Trial) -> float:
         steps = None
+        trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")  # see fail_dead_workers
         if not within_budget(trial.study, trial.number, self.settings.trials):
             trial.set_user_attr("over_budget", True)
             raise OverBudget(f"trial {trial.number} started after the budget of {self.settings.trials} was taken")
@@ -373,11 +385,45 @@ class OverBudget(Exception):
 
 def within_budget(study: optuna.Study, number: int, budget: int) -> bool:
     """Trial numbers are handed out atomically by the storage, so ranking a trial among the
-    counted or running trials before it keeps the budget exact however many workers share it."""
-    RUNNING = optuna.trial.TrialState.RUNNING
+    counted, running or waiting (enqueued: a retry, a seed) trials before it keeps the budget exact
+    however many workers share it. A waiting trial is always run before a new one is created."""
+    S = optuna.trial.TrialState
     before = sum(1 for t in study.get_trials(deepcopy=False)
-                 if t.number < number and (counts(t) or t.state == RUNNING))
+                 if t.number < number and (counts(t) or t.state in (S.RUNNING, S.WAITING)))
     return before < budget
+
+
+def _dead(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    try:  # a killed process its parent has not reaped yet
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def fail_dead_workers(study: optuna.Study) -> int:
+    """For storages without heartbeats (the journal file, one machine): fail, and enqueue the retry
+    of, the running trials of worker processes of this host that no longer exist."""
+    host = socket.gethostname()
+    retry, failed = _retry_callback(), 0
+    for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+        where, _, pid = str(t.user_attrs.get("worker", "")).rpartition(":")
+        if where != host or not pid.isdigit() or not _dead(int(pid)):
+            continue
+        try:
+            if study._storage.set_trial_state_values(t._trial_id, optuna.trial.TrialState.FAIL):
+                frozen = copy.deepcopy(study._storage.get_trial(t._trial_id))
+                frozen.user_attrs.pop("worker", None)  # the retry copies user attrs: not the dead pid
+                retry(study, frozen)
+                failed += 1
+        except optuna.exceptions.UpdateFinishedTrialError:  # another worker got there first
+            pass
+    return failed
 
 
 def best_per_family(study: optuna.Study) -> dict[str, optuna.trial.FrozenTrial]:
@@ -405,7 +451,8 @@ def optimize(study: optuna.Study, objective: Objective, settings: SearchSettings
 
 
 def run_fold(job: FoldJob, space: PipelineSpace, X, y, settings: SearchSettings,
-             callback: Callable | None = None, owns_storage: bool = True) -> dict[str, Any]:
+             callback: Callable | None = None, owns_storage: bool = True,
+             groups: np.ndarray | None = None) -> dict[str, Any]:
     """Run (or resume) one study, then score every family's best trial on the outer test part."""
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # failures are recorded in the leaderboard
     offset = 1000 if job.index is None else job.index
@@ -419,27 +466,38 @@ def run_fold(job: FoldJob, space: PipelineSpace, X, y, settings: SearchSettings,
     with threadpool_limits(1), warnings.catch_warnings():
         for category in (ConvergenceWarning, UserWarning, FutureWarning, RuntimeWarning):
             warnings.simplefilter("ignore", category)
-        run_budget(study, Objective(space, X, y, job.train, settings), settings, callback, shared=not owns_storage)
+        run_budget(study, Objective(space, X, y, job.train, settings, groups), settings, callback,
+                   shared=not owns_storage)
         return _score_families(job, study, space, X, y, settings)
 
 
 def run_budget(study: optuna.Study, objective: Objective, settings: SearchSettings,
                callback: Callable | None = None, shared: bool = False, poll: float = 1.0) -> None:
     """Run trials until the budget is spent. On a shared storage, also wait for the other workers'
-    running trials; a worker that died is noticed by its stale heartbeat, its trial failed and
-    retried here."""
+    running trials; a worker that died is noticed by its stale heartbeat (journal file: by its
+    process id), its trial failed and retried here. While every place in the budget is taken, wait
+    without asking for trials: each would be one more over-budget failed trial in the study."""
+    from optuna.storages._heartbeat import is_heartbeat_enabled
+
     RUNNING = optuna.trial.TrialState.RUNNING
     while True:
+        if shared:
+            if is_heartbeat_enabled(study._storage):
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                    optuna.storages.fail_stale_trials(study)
+            else:
+                fail_dead_workers(study)
+            running = len(study.get_trials(deepcopy=False, states=(RUNNING,)))
+            done = spent(study)
+            if done >= settings.trials and not running:
+                return
+            if done + running >= settings.trials:
+                time.sleep(poll)
+                continue
         optimize(study, objective, settings, callback)
         if not shared:
             return
-        optuna.storages.fail_stale_trials(study)
-        running = len(study.get_trials(deepcopy=False, states=(RUNNING,)))
-        done = spent(study)
-        if done >= settings.trials and not running:
-            return
-        if done + running >= settings.trials:
-            time.sleep(poll)
 
 
 def _score_families(job: FoldJob, study: optuna.Study, space: PipelineSpace, X, y, settings: SearchSettings) -> dict:
@@ -497,7 +555,7 @@ def work(dataset: Dataset, settings: SearchSettings, registry: Registry | None =
         study = open_study(job.name, settings, salt + (1000 if job.index is None else job.index))
         with threadpool_limits(1), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            run_budget(study, Objective(space, X, y, job.train, settings), settings, shared=True)
+            run_budget(study, Objective(space, X, y, job.train, settings, dataset.groups), settings, shared=True)
 
 
 @dataclass
@@ -560,10 +618,10 @@ def search(dataset: Dataset | str | Path, settings: SearchSettings | None = None
     t0 = time.perf_counter()
     if settings.n_jobs == 1 or len(jobs) == 1:
         outcomes = [run_fold(j, space, X, y, settings, (lambda s, t, n=j.name: progress(n, t)) if progress else None,
-                             owns_storage) for j in jobs]
+                             owns_storage, dataset.groups) for j in jobs]
     else:
         outcomes = Parallel(n_jobs=settings.n_jobs, backend="loky")(
-            delayed(run_fold)(j, space, X, y, settings, None, owns_storage) for j in jobs)
+            delayed(run_fold)(j, space, X, y, settings, None, owns_storage, dataset.groups) for j in jobs)
     wall = time.perf_counter() - t0
     final_study = optuna.load_study(study_name=jobs[-1].name, storage=make_storage(settings.storage))
     board = lb.build(dataset, settings, outcomes, [optuna.load_study(study_name=j.name, storage=make_storage(settings.storage)) for j in jobs],

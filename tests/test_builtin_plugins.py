@@ -29,8 +29,6 @@ NAMES = [n for n, e in BUILTINS.entries.items() if e.package == "abauto"]
 # Known contract violations in plugins/*.py, reported rather than hidden: strict xfail, so the
 # test turns red (XPASS) the day the plugin is fixed and the entry must go.
 KNOWN = {
-    ("normalized", "wine"): "declares nonnegative_output, but its unclipped min-max gives negative values "
-                            "for held-out rows below the training minimum",
 }
 # gaia presets that keep only AcousticBrainz descriptors (lowlevel.*): checked on wine with its
 # columns renamed lowlevel.mfcc.mean.<i> instead.
