@@ -21,7 +21,8 @@ import socket
 import time
 import traceback
 import warnings
-from contextlib import closing
+import threading
+from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
@@ -528,6 +529,33 @@ def _score_families(job: FoldJob, study: optuna.Study, space: PipelineSpace, X, 
     return outcome
 
 
+@contextmanager
+def _watch(storage: str, names: list[str], progress: Callable | None, every: float = 1.0):
+    """Feed ``progress`` from the storage while studies run in other processes."""
+    if progress is None:
+        yield
+        return
+    stop = threading.Event()
+
+    def poll() -> None:
+        seen: set[tuple[str, int]] = set()
+        st = make_storage(storage)
+        while not stop.wait(every):
+            for name in names:
+                for t in optuna.load_study(study_name=name, storage=st).get_trials(deepcopy=False):
+                    if t.state.is_finished() and (name, t.number) not in seen and counts(t):
+                        seen.add((name, t.number))
+                        progress(name, t)
+
+    thread = threading.Thread(target=poll, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
 def find_search(storage: str, study_name: str, wait: float = 60.0, poll: float = 1.0) -> dict:
     """The inputs and settings of the search whose studies are ``<study_name>.*`` in ``storage``,
     waiting up to ``wait`` seconds for its coordinator to create them."""
@@ -620,8 +648,9 @@ def search(dataset: Dataset | str | Path, settings: SearchSettings | None = None
         outcomes = [run_fold(j, space, X, y, settings, (lambda s, t, n=j.name: progress(n, t)) if progress else None,
                              owns_storage, dataset.groups) for j in jobs]
     else:
-        outcomes = Parallel(n_jobs=settings.n_jobs, backend="loky")(
-            delayed(run_fold)(j, space, X, y, settings, None, owns_storage, dataset.groups) for j in jobs)
+        with _watch(settings.storage, [j.name for j in jobs], progress):
+            outcomes = Parallel(n_jobs=settings.n_jobs, backend="loky")(
+                delayed(run_fold)(j, space, X, y, settings, None, owns_storage, dataset.groups) for j in jobs)
     wall = time.perf_counter() - t0
     final_study = optuna.load_study(study_name=jobs[-1].name, storage=make_storage(settings.storage))
     board = lb.build(dataset, settings, outcomes, [optuna.load_study(study_name=j.name, storage=make_storage(settings.storage)) for j in jobs],
