@@ -380,6 +380,12 @@ def spent(study: optuna.Study) -> int:
     return sum(1 for t in study.get_trials(deepcopy=False) if counts(t))
 
 
+def taken(study: optuna.Study) -> int:
+    """Places in the budget spent or held: counted, running, or waiting (enqueued) trials."""
+    S = optuna.trial.TrialState
+    return sum(1 for t in study.get_trials(deepcopy=False) if counts(t) or t.state in (S.RUNNING, S.WAITING))
+
+
 class OverBudget(Exception):
     """A worker started a trial after others had already taken the last places in the budget."""
 
@@ -442,8 +448,8 @@ def optimize(study: optuna.Study, objective: Objective, settings: SearchSettings
     def budget(study: optuna.Study, trial) -> None:
         if callback and "over_budget" not in trial.user_attrs:
             callback(study, trial)
-        if "over_budget" in trial.user_attrs or spent(study) >= settings.trials:
-            study.stop()
+        if "over_budget" in trial.user_attrs or taken(study) >= settings.trials:
+            study.stop()  # places held by other workers' running trials are not ours to ask for
 
     remaining = settings.trials - spent(study)
     if remaining > 0:
