@@ -577,12 +577,17 @@ def find_search(storage: str, study_name: str, wait: float = 60.0, poll: float =
         time.sleep(poll)
 
 
-def work(dataset: Dataset, settings: SearchSettings, registry: Registry | None = None) -> None:
+def work(dataset: Dataset, settings: SearchSettings, registry: Registry | None = None,
+         folds_sha256: str | None = None) -> None:
     """Join a running search as one more worker: run trials of each of its studies, in the
-    coordinator's order, until every budget is spent. Data and settings must be the search's."""
+    coordinator's order, until every budget is spent. Data and settings must be the search's:
+    ``folds_sha256`` (recorded by the search) refuses data that gives other outer folds."""
     space = PipelineSpace(registry or load_registry(), DataShape.of(dataset), settings.plugins, settings.exclude,
                           settings.max_costly_rows, dict(settings.fixed))
     jobs, _ = outer_splits(dataset, settings)
+    if folds_sha256 and folds_fingerprint(jobs, dataset.y) != folds_sha256:
+        raise DataError(f"{dataset.source}: this data gives other outer folds than the search's (another or a "
+                        "reordered file?); give the search's data file with --data")
     X, y = features(dataset), dataset.y
     salt = 100_000 + os.getpid() % 100_000  # workers must not propose each other's trials
     for job in jobs:
@@ -641,7 +646,8 @@ def search(dataset: Dataset | str | Path, settings: SearchSettings | None = None
     if owns_storage:
         settings.storage = f"sqlite:///{(run_dir / 'study.db').resolve()}"
     meta = {"inputs": inputs or {"data": dataset.source},
-            "settings": {k: v for k, v in asdict(settings).items() if not (owns_storage and k == "storage")}}
+            "settings": {k: v for k, v in asdict(settings).items() if not (owns_storage and k == "storage")},
+            "folds_sha256": folds_fingerprint(jobs, dataset.y)}  # abauto worker checks its data against it
     write_json(run_dir / "run.json", meta)
     X, y = features(dataset), dataset.y
     make_storage(settings.storage)  # create the tables once, before parallel workers race to
