@@ -156,3 +156,27 @@ def test_search_and_two_workers_share_one_search(kind, dataset_path, tmp_path):
     board = json.loads((run / "leaderboard.json").read_text())
     assert board["trials"]["total"] == 3 * BUDGET and board["trials"]["abandoned"] >= 1
     assert _content(board) == _content(_single_process_board(run, studies))
+
+
+def test_worker_refuses_data_with_other_folds(dataset_path, tmp_path):
+    """A worker whose copy of the data is another file (here: the rows reversed) stops with an
+    error instead of scoring trials on other rows than the search's."""
+    import pandas as pd
+
+    from abauto.search_engine import open_study
+
+    storage = f"journal:{tmp_path / 'journal.log'}"
+    settings = SearchSettings(trials=2, outer="kfold:2", inner_folds=2, plugins=["gaussian_nb"],
+                              storage=storage, study_name="refuse")
+    dataset = _load_inputs({"data": str(dataset_path("wine"))})
+    jobs, _ = outer_splits(dataset, settings)
+    meta = {"inputs": {"data": str(dataset_path("wine"))}, "settings": {**settings.__dict__, "plugins": ["gaussian_nb"]},
+            "folds_sha256": folds_fingerprint(jobs, dataset.y)}
+    for j in jobs:
+        open_study(j.name, settings, 0).set_user_attr("abauto", meta)
+    reversed_copy = tmp_path / "wine.csv"
+    pd.read_csv(dataset_path("wine")).iloc[::-1].to_csv(reversed_copy, index=False)
+    done = subprocess.run([sys.executable, "-m", "abauto.cli", "worker", "--storage", storage, "--study-name", "refuse",
+                           "--data", str(reversed_copy), "--wait", "5"], capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0 and "other outer folds" in done.stderr, done.stderr
+    assert not [t for j in jobs for t in open_study(j.name, settings, 0).get_trials(deepcopy=False)]
