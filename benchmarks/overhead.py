@@ -15,6 +15,7 @@ abauto's inner 5-fold split:
                    run by abauto's ``optimize`` + ``Objective`` (sampling, pipeline build, per-fold fit
                    and the 3 reported scorers, user attributes, budget bookkeeping), as ``run_fold`` runs it.
 - abauto-sqlite:   the same on abauto's default storage, an SQLite file in WAL mode (``make_storage``).
+- abauto-journal:  the same on ``journal:PATH`` (Optuna's JournalFileBackend, which abauto also takes).
 
 Pruning is off (``prune=False``) so both sides fit every fold of every config. Each repeat runs
 the three variants back to back (in rotating order) and the figure is the median over repeats,
@@ -163,12 +164,46 @@ def step_shares(space, X, y, train, inner) -> tuple[float, float]:
     return pre, clf
 
 
+def sampler_cost(space, settings, n: int, tmp: str) -> None:
+    """Per-trial cost of what surrounds the fits in a real study: abauto's TPE sampler
+    (multivariate, grouped) proposing whole pipelines + the storage, with a dummy objective."""
+    import optuna
+    from abauto.search_engine import make_sampler, make_storage, seed_families
+
+    print(f"\nsampler + storage alone, {n} trials (abauto's TPE, families seeded, dummy objective):")
+    rng = np.random.default_rng(0)
+    for label, storage in (("in-memory", None), ("sqlite", f"sqlite:///{tmp}/sampler.db"),
+                           ("journal", f"journal:{tmp}/sampler.journal")):
+        study = optuna.create_study(storage=make_storage(storage) if storage else None, direction="maximize",
+                                    sampler=make_sampler(settings, 0), study_name=f"sampler-{time.time_ns()}")
+        seed_families(study, space, settings.__class__(trials=n))
+
+        def objective(trial):
+            steps = space.sample(trial, 0)
+            for k in ("family", "pipeline"):
+                trial.set_user_attr(k, str(steps))
+            for step in range(4):
+                trial.report(float(rng.random()), step)
+            return float(rng.random())
+
+        per = []
+        for _ in range(n):
+            t0 = time.process_time()
+            study.optimize(objective, n_trials=1)
+            per.append(time.process_time() - t0)
+        q = len(per) // 4
+        print(f"  {label}: CPU ms per trial: first quarter {np.mean(per[:q]) * 1000:.0f}, "
+              f"last quarter {np.mean(per[-q:]) * 1000:.0f}, mean {np.mean(per) * 1000:.0f}")
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", default=str(DEFAULT_DATA))
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--profile", action="store_true", help="cProfile one abauto-sqlite run; print the top functions")
     p.add_argument("--cache", action="store_true", help="prototype Pipeline(memory=joblib.Memory) caching")
+    p.add_argument("--sampler-trials", type=int, default=0,
+                   help="also time abauto's TPE sampler + storage alone over N trials (no fitting)")
     args = p.parse_args(argv)
 
     from threadpoolctl import threadpool_limits
@@ -176,39 +211,45 @@ def main(argv=None) -> int:
     ds, space, settings, job, X, y, inner = setup(args.data)
     print(f"data: {ds.name} ({len(y)} rows, {ds.X.shape[1]} features); {len(CONFIGS)} configs x {len(inner)} inner folds "
           f"on outer fold 0's training part ({len(job.train)} rows); repeats: {args.repeats}")
-    times: dict[str, list[float]] = {"raw": [], "abauto-memory": [], "abauto-sqlite": []}
+    times: dict[str, list[float]] = {"raw": [], "abauto-memory": [], "abauto-sqlite": [], "abauto-journal": []}
     cpus: dict[str, list[float]] = {n: [] for n in times}
     with threadpool_limits(1), warnings.catch_warnings(), tempfile.TemporaryDirectory() as tmp:
         warnings.simplefilter("ignore")
-        run_raw(space, X, y, job.train, inner)  # warm-up: imports, first-call costs
+        if args.repeats:
+            run_raw(space, X, y, job.train, inner)  # warm-up: imports, first-call costs
         variants = {
             "raw": lambda r: run_raw(space, X, y, job.train, inner),
             "abauto-memory": lambda r: run_abauto(space, X, y, job, settings, None),
             "abauto-sqlite": lambda r: run_abauto(space, X, y, job, settings, f"sqlite:///{tmp}/study{r}.db"),
+            "abauto-journal": lambda r: run_abauto(space, X, y, job, settings, f"journal:{tmp}/study{r}.journal"),
         }
         names = list(variants)
         for r in range(args.repeats):
-            order = names[r % 3:] + names[:r % 3]
+            order = names[r % len(names):] + names[:r % len(names)]
             for name in order:
                 wall, cpu = variants[name](r)
                 times[name].append(wall)
                 cpus[name].append(cpu)
             print(f"repeat {r}: " + ", ".join(f"{n} {times[n][-1]:.2f}s wall / {cpus[n][-1]:.2f}s cpu" for n in names),
                   flush=True)
-        med = {n: statistics.median(v) for n, v in times.items()}
-        cmed = {n: statistics.median(v) for n, v in cpus.items()}
-        print()
-        print("| variant | median wall s | wall vs raw | median CPU s | CPU vs raw |")
-        print("|---|---:|---:|---:|---:|")
-        for n in names:
-            print(f"| {n} | {med[n]:.2f} | {med[n] / med['raw']:.3f} | {cmed[n]:.2f} | {cmed[n] / cmed['raw']:.3f} |")
-        for n in names[1:]:
-            over, cover = med[n] / med["raw"] - 1, cmed[n] / cmed["raw"] - 1
-            print(f"overhead {n}: wall {over * 100:+.1f} %, CPU {cover * 100:+.1f} % -> target <= 5 %: "
-                  f"{'MET' if over <= 0.05 else 'MISSED'} (wall), {'MET' if cover <= 0.05 else 'MISSED'} (CPU)")
-        per_trial = {n: (cmed[n] - cmed["raw"]) / len(CONFIGS) * 1000 for n in names[1:]}
-        print("extra CPU milliseconds per trial: " + ", ".join(f"{n} {v:.0f} ms" for n, v in per_trial.items()))
-        print("(wall is what users see but the machine is shared; process CPU time is the steadier figure)")
+        if args.repeats:
+            med = {n: statistics.median(v) for n, v in times.items()}
+            cmed = {n: statistics.median(v) for n, v in cpus.items()}
+            print()
+            print("| variant | median wall s | wall vs raw | median CPU s | CPU vs raw |")
+            print("|---|---:|---:|---:|---:|")
+            for n in names:
+                print(f"| {n} | {med[n]:.2f} | {med[n] / med['raw']:.3f} | {cmed[n]:.2f} | {cmed[n] / cmed['raw']:.3f} |")
+            for n in names[1:]:
+                over, cover = med[n] / med["raw"] - 1, cmed[n] / cmed["raw"] - 1
+                print(f"overhead {n}: wall {over * 100:+.1f} %, CPU {cover * 100:+.1f} % -> target <= 5 %: "
+                      f"{'MET' if over <= 0.05 else 'MISSED'} (wall), {'MET' if cover <= 0.05 else 'MISSED'} (CPU)")
+            per_trial = {n: (cmed[n] - cmed["raw"]) / len(CONFIGS) * 1000 for n in names[1:]}
+            print("extra CPU milliseconds per trial: " + ", ".join(f"{n} {v:.0f} ms" for n, v in per_trial.items()))
+            print("(wall is what users see but the machine is shared; process CPU time is the steadier figure)")
+
+        if args.sampler_trials:
+            sampler_cost(space, settings, args.sampler_trials, tmp)
 
         if args.profile:
             prof = cProfile.Profile()
