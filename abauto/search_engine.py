@@ -381,9 +381,9 @@ def spent(study: optuna.Study) -> int:
 
 
 def taken(study: optuna.Study) -> int:
-    """Places in the budget spent or held: counted, running, or waiting (enqueued) trials."""
-    S = optuna.trial.TrialState
-    return sum(1 for t in study.get_trials(deepcopy=False) if counts(t) or t.state in (S.RUNNING, S.WAITING))
+    """Places in the budget spent or held by a running trial (waiting ones still need a runner)."""
+    RUNNING = optuna.trial.TrialState.RUNNING
+    return sum(1 for t in study.get_trials(deepcopy=False) if counts(t) or t.state == RUNNING)
 
 
 class OverBudget(Exception):
