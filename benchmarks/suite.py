@@ -71,6 +71,18 @@ SEED = 0
 OUTER = INNER = 5
 
 
+PARTIAL = {}  # set by main(): where a runner saves its folds so far
+
+
+def save_partial(scores, fits, detail=None) -> None:
+    """After each outer fold: keep what is done, so a run cut short still reports k/5 folds."""
+    if PARTIAL:
+        row = dict(PARTIAL["row"], scores=[float(x) for x in scores], fits=int(fits), detail=detail,
+                   seconds=time.perf_counter() - PARTIAL["t0"], partial=True)
+        row["mean"], row["std"] = float(np.mean(row["scores"])), float(np.std(row["scores"]))
+        PARTIAL["path"].write_text(json.dumps(row, indent=1, default=str))
+
+
 def log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
@@ -139,6 +151,7 @@ def run_grid(dataset, splits, args) -> dict:
         picks.append({"C": gs.best_params_["svc__C"], "gamma": gs.best_params_["svc__gamma"],
                       "inner": float(gs.best_score_)})
         log(f"  grid fold {k}: {scores[-1]:.4f}")
+        save_partial(scores, fits, picks)
     return {"scores": scores, "fits": fits, "detail": picks}
 
 
@@ -185,6 +198,7 @@ def run_flaml(dataset, splits, args) -> dict | None:
         fits += n_configs * INNER + 1
         picks.append({"learner": automl.best_estimator, "configs": n_configs})
         log(f"  flaml fold {k}: {scores[-1]:.4f} ({n_configs} configs, {automl.best_estimator})")
+        save_partial(scores, fits, picks)
     return {"scores": scores, "fits": fits, "detail": picks}
 
 
@@ -230,6 +244,7 @@ def _abauto(dataset, args, method: str, trials: int, timeout: float | None, plug
                        "inner": best["inner_mean"], "wall": wall, "refits": refits})
         log(f"  {method} fold {job.index}: {scores[-1]:.4f} best={out['best_family']} trials={len(trials_)} "
             f"wall={wall:.1f}s")
+        save_partial(scores, fits, detail)
     return {"scores": scores, "fits": fits, "detail": detail}
 
 
@@ -263,8 +278,15 @@ def label(method: str, meta: dict) -> str:
 
 def load_results(out: Path) -> list[dict]:
     rows = []
+    done = set()
     for f in sorted((out / "results").glob("*.json")):
+        if f.name.endswith(".partial.json"):
+            continue
         rows.append(json.loads(f.read_text()))
+        done.add(f.name)
+    for f in sorted((out / "results").glob("*.partial.json")):  # runs cut short: their folds so far
+        if f.name.replace(".partial.json", ".json") not in done:
+            rows.append(json.loads(f.read_text()))
     return rows
 
 
@@ -277,17 +299,18 @@ def write_tables(out: Path) -> list[dict]:
 
     with open(out / "suite.csv", "w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["dataset", "method", "budget_s_per_fold", "trials", "mean", "std", "fits", "seconds", "fold_scores"])
+        w.writerow(["dataset", "method", "budget_s_per_fold", "trials", "mean", "std", "fits", "seconds", "folds_done", "fold_scores"])
         for r in rows:
             w.writerow([r["dataset"], r["method"], r["budget"] if r["method"] in ("abauto-time", "flaml") else "",
                         r["trials"] if r["method"] == "abauto-trials" else (r["svm_trials"] if r["method"] == "abauto-svm" else ""),
-                        f"{r['mean']:.4f}", f"{r['std']:.4f}", r["fits"], f"{r['seconds']:.1f}",
+                        f"{r['mean']:.4f}", f"{r['std']:.4f}", r["fits"], f"{r['seconds']:.1f}", len(r["scores"]),
                         " ".join(f"{s:.4f}" for s in r["scores"])])
     order = {m: i for i, m in enumerate(ALL_METHODS)}
     rows.sort(key=lambda r: (r["dataset"], order.get(r["method"], 99)))
     lines = ["| dataset | method | outer balanced accuracy (mean ± std) | fits | seconds |", "|---|---|---|---:|---:|"]
     for r in rows:
-        lines.append(f"| {r['dataset']} | {label(r['method'], r)} | {r['mean']:.4f} ± {r['std']:.4f} | {r['fits']} | {r['seconds']:.0f} |")
+        part = f" (partial: {len(r['scores'])}/{OUTER} folds)" if r.get("partial") else ""
+        lines.append(f"| {r['dataset']} | {label(r['method'], r)}{part} | {r['mean']:.4f} ± {r['std']:.4f} | {r['fits']} | {r['seconds']:.0f} |")
     lines += ["", *targets(rows)]
     text = "\n".join(lines) + "\n"
     (out / "suite.md").write_text(text)
@@ -359,6 +382,9 @@ def main(argv=None) -> int:
         for method in methods:
             log(f"{name}: {method} ...")
             t0 = time.perf_counter()
+            PARTIAL.update(t0=t0, path=out / "results" / f"{name}__{method}.partial.json",
+                           row={"dataset": name, "method": method, "budget": args.budget, "trials": args.trials,
+                                "svm_trials": args.svm_trials})
             with threadpool_limits(1), warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 res = RUNNERS[method](dataset, splits, args)
@@ -371,6 +397,7 @@ def main(argv=None) -> int:
                    "std": float(np.std(scores)), "fits": int(res["fits"]), "seconds": seconds,
                    "detail": res.get("detail"), "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
             (out / "results" / f"{name}__{method}.json").write_text(json.dumps(row, indent=1, default=str))
+            PARTIAL["path"].unlink(missing_ok=True)
             log(f"{name}: {method}: {row['mean']:.4f} ± {row['std']:.4f}, {row['fits']} fits, {seconds:.0f} s")
     write_tables(out)
     return 0
