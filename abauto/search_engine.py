@@ -361,12 +361,14 @@ def open_study(name: str, settings: SearchSettings, offset: int) -> optuna.Study
 
 def seed_families(study: optuna.Study, space: PipelineSpace, settings: SearchSettings) -> None:
     """A new study first tries every classifier family once (its other parameters sampled), so
-    each family gets an outer score in every fold and the sampler starts from all of them."""
+    each family gets an outer score in every fold and the sampler starts from all of them; only
+    when the budget leaves the sampler as many trials again (else the first families in the
+    registry would take the whole budget)."""
     if study.get_trials(deepcopy=False) or settings.sampler == "grid" or "classifier" in settings.fixed:
         return
     names = space.choices_names()
-    if len(names) > 1:
-        for name in names[: settings.trials]:
+    if 1 < len(names) and 2 * len(names) <= settings.trials:
+        for name in names:
             study.enqueue_trial({"classifier": name})
 
 

@@ -68,6 +68,16 @@ def _trials(run: Path) -> dict[str, list]:
     return out
 
 
+def _complete(run: Path) -> dict[tuple[str, int], tuple]:
+    if not (run / "study.db").exists():
+        return {}
+    try:
+        return {(name, t.number): (t.params, t.value) for name, trials in _trials(run).items()
+                for t in trials if t.state == optuna.trial.TrialState.COMPLETE}
+    except Exception:  # the database is being created
+        return {}
+
+
 def test_sigkill_and_resume_five_times(dataset_path, tmp_path):
     """Kill a real search at five moments; each resume keeps every finished trial."""
     run = tmp_path / "run"
@@ -76,16 +86,16 @@ def test_sigkill_and_resume_five_times(dataset_path, tmp_path):
             "--outer", "kfold:2", "--inner-folds", "2", "--plugins", "logreg,gaussian_nb,knn,standard",
             "--out", str(run), "--quiet"]
     kept: dict[tuple[str, int], tuple] = {}
-    for delay in (4.0, 5.0, 6.0, 7.0, 8.0):
+    # Five different moments: after the next trial finishes, plus 0 to 2 s (machine-speed neutral).
+    for extra in (0.0, 0.5, 1.0, 1.5, 2.0):
         proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        time.sleep(delay)
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and proc.poll() is None and len(_complete(run)) <= len(kept):
+            time.sleep(0.2)
+        time.sleep(extra)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        if (run / "study.db").exists():
-            for name, trials in _trials(run).items():
-                for t in trials:
-                    if t.state == optuna.trial.TrialState.COMPLETE:
-                        kept[(name, t.number)] = (t.params, t.value)
+        kept.update(_complete(run))
         for path in run.glob("*.json"):
             json.loads(path.read_text())  # every JSON file that exists parses
     done = subprocess.run(args, capture_output=True, text=True, timeout=600)
