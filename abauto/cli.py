@@ -122,7 +122,7 @@ def search(
     Running again with the same --out (or --resume RUN_DIR) continues the search: finished trials
     count toward the budget, trials a killed run left unfinished are retried."""
     from abauto.cli_render import leaderboard_table
-    from abauto.acousticbrainz.cli import grid_override, load_input
+    from abauto.acousticbrainz.cli import grid_override
     from abauto.search_engine import outer_splits, search as run_search
 
     given = dict(trials=trials, timeout=timeout, outer=outer, inner_folds=inner_folds,
@@ -199,7 +199,8 @@ def worker(
     wait: float = typer.Option(60.0, help="Seconds to wait for the search to appear in the storage."),
 ) -> None:
     """Join a running search as one more worker until its trial budgets are spent."""
-    from abauto.search_engine import SearchSettings, find_search, work
+    from abauto.search_engine import SearchSettings, work
+    from abauto.studies import find_search
 
     meta = find_search(storage, study_name, wait)
     inputs = {**meta["inputs"], **({"data": str(data)} if data else {})}

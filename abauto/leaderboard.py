@@ -157,7 +157,7 @@ def build(dataset, settings, outcomes: list[dict], studies, notes: Sequence[str]
         inner = t.user_attrs["inner_scores"][settings.metric]
         final = {"trial": t.number, "family": t.user_attrs["family"], "pipeline": t.user_attrs["pipeline"],
                  "params": t.params, "inner_mean": float(np.mean(inner)), "inner_std": float(np.std(inner))}
-    from abauto.search_engine import counts
+    from abauto.studies import counts
 
     trials = [t for s in studies for t in s.get_trials(deepcopy=False)]
     states = [t.state for t in trials if counts(t)]

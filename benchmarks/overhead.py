@@ -125,7 +125,8 @@ def fixed_sampler():
 
 def run_abauto(space, X, y, job, settings, storage: str | None) -> float:
     import optuna
-    from abauto.search_engine import Objective, make_storage, optimize
+    from abauto.search_engine import Objective
+    from abauto.studies import make_storage, optimize
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     with warnings.catch_warnings():
@@ -168,7 +169,8 @@ def sampler_cost(space, settings, n: int, tmp: str) -> None:
     """Per-trial cost of what surrounds the fits in a real study: abauto's TPE sampler
     (multivariate, grouped) proposing whole pipelines + the storage, with a dummy objective."""
     import optuna
-    from abauto.search_engine import make_sampler, make_storage, seed_families
+    from abauto.search_engine import make_sampler, seed_families
+    from abauto.studies import make_storage
 
     print(f"\nsampler + storage alone, {n} trials (abauto's TPE, families seeded, dummy objective):")
     rng = np.random.default_rng(0)

@@ -38,7 +38,7 @@ DEFAULT_DATA = REPO.parent / "shared" / "datasets" / "wine.csv"
 
 def study_seconds(run_dir: Path, names: list[str]) -> list[float]:
     import optuna
-    from abauto.search_engine import make_storage
+    from abauto.studies import make_storage
 
     st = make_storage(f"sqlite:///{run_dir / 'study.db'}")
     out = []

@@ -27,7 +27,8 @@ from pathlib import Path
 
 import optuna
 
-from abauto.search_engine import SearchSettings, counts, make_storage, optimize, within_budget
+from abauto.search_engine import SearchSettings
+from abauto.studies import counts, make_storage, optimize, within_budget
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = HERE.parent.parent / "shared" / "datasets" / "wine.csv"

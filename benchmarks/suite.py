@@ -210,7 +210,8 @@ def run_flaml(dataset, splits, args) -> dict | None:
 def _abauto(dataset, args, method: str, trials: int, timeout: float | None, plugins=(), fixed=None) -> dict:
     import optuna
     from abauto.registry import load_registry
-    from abauto.search_engine import COUNTED, SearchSettings, features, make_storage, run_fold
+    from abauto.search_engine import SearchSettings, features, run_fold
+    from abauto.studies import COUNTED, make_storage
     from abauto.space import DataShape, PipelineSpace
 
     db = Path(args.out) / "studies" / f"{dataset.name}__{method}.db"

@@ -22,8 +22,8 @@ import pytest
 from abauto import leaderboard as lb
 from abauto.cli import _load_inputs
 from abauto.registry import load_registry
-from abauto.search_engine import (SearchSettings, _score_families, counts, features, folds_fingerprint,
-                                  make_storage, outer_splits)
+from abauto.search_engine import SearchSettings, _score_families, features, folds_fingerprint, outer_splits
+from abauto.studies import counts, make_storage
 from abauto.space import DataShape, PipelineSpace
 
 S = optuna.trial.TrialState

@@ -1,0 +1,254 @@
+"""Optuna storages shared by processes, and trial budgets that stay exact across them.
+
+A search's studies live in one storage: SQLite in the run folder by default (WAL mode), a
+PostgreSQL URL, or ``journal:PATH`` (Optuna's journal file, one machine). Any number of processes
+may run trials of one study; a trial's rank among the counted, running or waiting trials before
+it decides whether it is within budget (trial numbers are atomic in the storage). Trials a dead
+process left running are failed and retried: at once for a run folder's own storage, by stale
+heartbeat on database storages, by process id for the journal file.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import socket
+import threading
+import time
+import warnings
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+import optuna
+
+from abauto.data import DataError
+
+if TYPE_CHECKING:
+    from abauto.search_engine import SearchSettings
+
+COUNTED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+
+
+def _sqlite_connection(path: str):
+    """SQLite in WAL mode with synchronous=NORMAL: safe when a process is killed (only a power
+    loss can drop the last commits) and ~4x faster than the default fsync on every write."""
+    import sqlite3
+
+    con = sqlite3.connect(path, timeout=60, check_same_thread=False)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("PRAGMA synchronous=NORMAL")
+    return con
+
+
+HEARTBEAT = dict(heartbeat_interval=10, grace_period=30)
+
+
+def _heartbeat() -> dict:
+    """HEARTBEAT, or seconds from ABAUTO_HEARTBEAT_INTERVAL / ABAUTO_HEARTBEAT_GRACE (tests)."""
+    return dict(heartbeat_interval=int(os.environ.get("ABAUTO_HEARTBEAT_INTERVAL", HEARTBEAT["heartbeat_interval"])),
+                grace_period=int(os.environ.get("ABAUTO_HEARTBEAT_GRACE", HEARTBEAT["grace_period"])))
+
+
+def _postgres_driver(url: str) -> str:
+    """A bare ``postgresql://`` URL means psycopg (v3) to SQLAlchemy >= 2.1 but psycopg2 before:
+    use whichever of the two is installed (``pip install abauto[postgres]`` gives psycopg2)."""
+    if not url.startswith(("postgresql://", "postgres://")):
+        return url
+    import importlib.util
+
+    if importlib.util.find_spec("psycopg") is None and importlib.util.find_spec("psycopg2") is not None:
+        return "postgresql+psycopg2://" + url.partition("://")[2]
+    return url
+
+
+def make_storage(url: str) -> optuna.storages.BaseStorage:
+    """An Optuna storage for ``url``. Database storages beat a heartbeat for running trials, so a
+    trial whose process died is failed and retried (once per trial) by the next worker; SQLite
+    files get WAL mode and a generous lock timeout; ``journal:PATH`` is a journal file."""
+    if url.startswith("journal:"):
+        backend = optuna.storages.journal.JournalFileBackend(url[len("journal:"):])
+        return optuna.storages.journal.JournalStorage(backend)
+    url = _postgres_driver(url)
+    kwargs: dict[str, Any] = dict(_heartbeat(), **_retry_kwargs())
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        path = url[len("sqlite:///"):]
+        kwargs["engine_kwargs"] = {"creator": lambda: _sqlite_connection(path)}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.storages.RDBStorage(url, **kwargs)
+
+
+def _retry_callback():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if hasattr(optuna.storages, "RetryHeartbeatStaleTrialCallback"):  # optuna >= 4.9
+            return optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1)
+        return optuna.storages.RetryFailedTrialCallback(max_retry=1)
+
+
+def _retry_kwargs() -> dict:
+    key = "heartbeat_stale_trial_callback" if hasattr(optuna.storages, "RetryHeartbeatStaleTrialCallback") else "failed_trial_callback"
+    return {key: _retry_callback()}
+
+
+def fail_orphans(study: optuna.Study) -> int:
+    """Mark trials left RUNNING by a killed process as failed and enqueue their retry.
+
+    Only for a study no other process can be running (the run folder's own storage);
+    shared storages rely on heartbeats instead."""
+    retry = _retry_callback()
+    orphans = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+    for t in orphans:
+        study._storage.set_trial_state_values(t._trial_id, optuna.trial.TrialState.FAIL)
+        retry(study, study._storage.get_trial(t._trial_id))
+    return len(orphans)
+
+
+def counts(t: optuna.trial.FrozenTrial) -> bool:
+    """Whether a finished trial counts toward the budget: complete, pruned, or failed by a plugin
+    error (not a trial abandoned by a killed process, which is retried, nor one over budget)."""
+    return t.state in COUNTED or (t.state == optuna.trial.TrialState.FAIL and "error" in t.user_attrs)
+
+
+def spent(study: optuna.Study) -> int:
+    return sum(1 for t in study.get_trials(deepcopy=False) if counts(t))
+
+
+def taken(study: optuna.Study) -> int:
+    """Places in the budget spent or held by a running trial (waiting ones still need a runner)."""
+    RUNNING = optuna.trial.TrialState.RUNNING
+    return sum(1 for t in study.get_trials(deepcopy=False) if counts(t) or t.state == RUNNING)
+
+
+class OverBudget(Exception):
+    """A worker started a trial after others had already taken the last places in the budget."""
+
+
+def within_budget(study: optuna.Study, number: int, budget: int) -> bool:
+    """Trial numbers are handed out atomically by the storage, so ranking a trial among the
+    counted, running or waiting (enqueued: a retry, a seed) trials before it keeps the budget exact
+    however many workers share it. A waiting trial is always run before a new one is created."""
+    S = optuna.trial.TrialState
+    before = sum(1 for t in study.get_trials(deepcopy=False)
+                 if t.number < number and (counts(t) or t.state in (S.RUNNING, S.WAITING)))
+    return before < budget
+
+
+def _dead(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    try:  # a killed process its parent has not reaped yet
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def fail_dead_workers(study: optuna.Study) -> int:
+    """For storages without heartbeats (the journal file, one machine): fail, and enqueue the retry
+    of, the running trials of worker processes of this host that no longer exist."""
+    host = socket.gethostname()
+    retry, failed = _retry_callback(), 0
+    for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+        where, _, pid = str(t.user_attrs.get("worker", "")).rpartition(":")
+        if where != host or not pid.isdigit() or not _dead(int(pid)):
+            continue
+        try:
+            if study._storage.set_trial_state_values(t._trial_id, optuna.trial.TrialState.FAIL):
+                frozen = copy.deepcopy(study._storage.get_trial(t._trial_id))
+                frozen.user_attrs.pop("worker", None)  # the retry copies user attrs: not the dead pid
+                retry(study, frozen)
+                failed += 1
+        except optuna.exceptions.UpdateFinishedTrialError:  # another worker got there first
+            pass
+    return failed
+
+
+def optimize(study: optuna.Study, objective: Callable, settings: "SearchSettings", callback: Callable | None = None) -> None:
+    """Run trials until the study's budget is spent, counting what other workers finished too."""
+
+    def budget(study: optuna.Study, trial) -> None:
+        if callback and "over_budget" not in trial.user_attrs:
+            callback(study, trial)
+        if "over_budget" in trial.user_attrs or taken(study) >= settings.trials:
+            study.stop()  # places held by other workers' running trials are not ours to ask for
+
+    remaining = settings.trials - spent(study)
+    if remaining > 0:
+        study.optimize(objective, n_trials=remaining, timeout=settings.timeout, catch=(Exception,),
+                       callbacks=[budget], gc_after_trial=False)
+
+
+def run_budget(study: optuna.Study, objective: Callable, settings: "SearchSettings",
+               callback: Callable | None = None, shared: bool = False, poll: float = 1.0) -> None:
+    """Run trials until the budget is spent. On a shared storage, also wait for the other workers'
+    running trials; a worker that died is noticed by its stale heartbeat (journal file: by its
+    process id), its trial failed and retried here. While every place in the budget is taken, wait
+    without asking for trials: each would be one more over-budget failed trial in the study."""
+    from optuna.storages._heartbeat import is_heartbeat_enabled
+
+    RUNNING = optuna.trial.TrialState.RUNNING
+    while True:
+        if shared:
+            if is_heartbeat_enabled(study._storage):
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                    optuna.storages.fail_stale_trials(study)
+            else:
+                fail_dead_workers(study)
+            running = len(study.get_trials(deepcopy=False, states=(RUNNING,)))
+            done = spent(study)
+            if done >= settings.trials and not running:
+                return
+            if done + running >= settings.trials:
+                time.sleep(poll)
+                continue
+        optimize(study, objective, settings, callback)
+        if not shared:
+            return
+
+
+@contextmanager
+def watch(storage: str, names: list[str], progress: Callable | None, every: float = 1.0):
+    """Feed ``progress`` from the storage while studies run in other processes."""
+    if progress is None:
+        yield
+        return
+    stop = threading.Event()
+
+    def poll() -> None:
+        seen: set[tuple[str, int]] = set()
+        st = make_storage(storage)
+        while not stop.wait(every):
+            for name in names:
+                for t in optuna.load_study(study_name=name, storage=st).get_trials(deepcopy=False):
+                    if t.state.is_finished() and (name, t.number) not in seen and counts(t):
+                        seen.add((name, t.number))
+                        progress(name, t)
+
+    thread = threading.Thread(target=poll, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def find_search(storage: str, study_name: str, wait: float = 60.0, poll: float = 1.0) -> dict:
+    """The inputs and settings of the search whose studies are ``<study_name>.*`` in ``storage``,
+    waiting up to ``wait`` seconds for its coordinator to create them."""
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    st = make_storage(storage)
+    deadline = time.monotonic() + wait
+    while True:
+        for summary in optuna.get_all_study_summaries(st):
+            if summary.study_name.startswith(study_name + ".") and "abauto" in summary.user_attrs:
+                return summary.user_attrs["abauto"]
+        if time.monotonic() > deadline:
+            raise DataError(f"{storage}: no abauto search named {study_name!r} appeared within {wait:g} s")
+        time.sleep(poll)
