@@ -36,11 +36,11 @@ REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "datasets" / "wine.csv"
 
 
-def study_seconds(run_dir: Path, names: list[str]) -> list[float]:
+def study_seconds(url: str, names: list[str]) -> list[float]:
     import optuna
     from abauto.studies import make_storage
 
-    st = make_storage(f"sqlite:///{run_dir / 'study.db'}")
+    st = make_storage(url)
     out = []
     for n in names:
         trials = optuna.load_study(study_name=n, storage=st).get_trials(deepcopy=False)
@@ -58,11 +58,12 @@ def greedy_makespan(durations: list[float], workers: int) -> float:
     return max(free)
 
 
-def one(data: str, trials: int, outer: int, inner: int, n_jobs: int, seed: int):
+def one(data: str, trials: int, outer: int, inner: int, n_jobs: int, seed: int, storage: str = "sqlite"):
     from abauto.search_engine import SearchSettings, search
 
     with tempfile.TemporaryDirectory(prefix=f"abauto-par{n_jobs}-") as tmp:
-        settings = SearchSettings(trials=trials, outer=f"kfold:{outer}", inner_folds=inner, seed=seed, n_jobs=n_jobs)
+        settings = SearchSettings(trials=trials, outer=f"kfold:{outer}", inner_folds=inner, seed=seed, n_jobs=n_jobs,
+                                  storage=f"journal:{tmp}/study.journal" if storage == "journal" else None)
         load = os.getloadavg()[0]
         t0 = time.perf_counter()
         with warnings.catch_warnings():
@@ -71,7 +72,7 @@ def one(data: str, trials: int, outer: int, inner: int, n_jobs: int, seed: int):
         wall = time.perf_counter() - t0
         board = res.leaderboard
         studies = board.get("wall_seconds")
-        per_study = study_seconds(Path(tmp), res.studies)
+        per_study = study_seconds(settings.storage, res.studies)
         key = (board["best"]["outer_scores"], str(board.get("final")))
         return {"wall": wall, "studies": studies, "per_study": per_study, "best": board["best"]["outer_mean"],
                 "key": key, "load_before": load, "load_after": os.getloadavg()[0]}
@@ -85,13 +86,15 @@ def main(argv=None) -> int:
     p.add_argument("--inner", type=int, default=5)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--repeats", type=int, default=1)
+    p.add_argument("--storage", choices=["sqlite", "journal"], default="sqlite",
+                   help="the run folder's SQLite (abauto's default) or a journal file")
     args = p.parse_args(argv)
     print(f"data {Path(args.data).name}, trials {args.trials}/study, outer {args.outer} + final study, inner {args.inner}, "
-          f"cores {os.cpu_count()}, repeats {args.repeats}")
+          f"cores {os.cpu_count()}, repeats {args.repeats}, storage {args.storage}")
     runs: dict[int, list[dict]] = {1: [], 2: []}
     for r in range(args.repeats):
         for j in ((1, 2) if r % 2 == 0 else (2, 1)):
-            out = one(args.data, args.trials, args.outer, args.inner, j, args.seed)
+            out = one(args.data, args.trials, args.outer, args.inner, j, args.seed, args.storage)
             runs[j].append(out)
             print(f"n_jobs={j}: {out['wall']:.1f} s (studies {out['studies'] if out['studies'] is None else round(out['studies'], 1)} s), "
                   f"best outer {out['best']:.4f}, load avg {out['load_before']:.1f} -> {out['load_after']:.1f}", flush=True)
