@@ -149,7 +149,7 @@ def search(
         if show:
             err.print(f"[yellow]note:[/yellow] {note}", highlight=False)
     command = "abauto " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    with _progress(show, total, settings, jobs) as on_trial:
+    with _progress(show, total) as on_trial:
         result = run_search(dataset, settings, run_dir=out_dir, progress=on_trial, command=command, inputs=inputs)
     board = result.leaderboard
     if report:
@@ -211,7 +211,7 @@ def worker(
 class _progress:
     """A rich progress bar fed by the search's per-trial callback."""
 
-    def __init__(self, show: bool, total: int, settings, jobs):
+    def __init__(self, show: bool, total: int):
         self.show, self.total = show, total
         self.done = 0
         self.best: dict[str, float] = {}
