@@ -205,7 +205,7 @@ class Objective:
             trial.set_user_attr("over_budget", True)
             raise OverBudget(f"trial {trial.number} started after the budget of {self.settings.trials} was taken")
         try:
-            steps = self.space.sample(trial, self.settings.seed)
+            steps = self.space.sample(trial, self.settings.seed, n_rows=min(len(tr) for tr, _ in self.inner))
             return self._run(trial, steps)
         except optuna.TrialPruned:
             raise

@@ -154,9 +154,11 @@ class PipelineSpace:
             names.append(NONE)
         return name, names
 
-    def sample(self, trial: optuna.Trial | optuna.trial.FixedTrial, random_state: int = 0) -> list[Step]:
-        """Choose a plugin per slot and sample its parameters (define-by-run)."""
-        ctx = self.context(random_state)
+    def sample(self, trial: optuna.Trial | optuna.trial.FixedTrial, random_state: int = 0,
+               n_rows: int | None = None) -> list[Step]:
+        """Choose a plugin per slot and sample its parameters (define-by-run); ``n_rows`` is the
+        size of the smallest training part the pipeline will be fitted on (bounds e.g. k-NN's k)."""
+        ctx = self.context(random_state, n_rows=n_rows)
         clf_name = self._suggest(trial, "classifier", [p.name for p in self.choices[Kind.CLASSIFIER]])
         clf = self.registry[clf_name]
         steps = []

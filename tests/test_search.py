@@ -111,3 +111,19 @@ def test_holdout_and_restricted_plugins(dataset_path, tmp_path):
     assert [e["family"] for e in board["entries"]] == ["svm"]
     steps = board["final"]["pipeline"]
     assert [s["plugin"] for s in steps if s["slot"] == "scaler"] == ["standard"]
+
+
+def test_spaces_are_bounded_by_the_inner_training_size(dataset_path):
+    """k-NN's k is sampled against the rows it will be fitted on, not the whole table."""
+    import optuna
+
+    from abauto.data import load_dataset
+    from abauto.registry import load_registry
+    from abauto.space import DataShape, PipelineSpace
+
+    ds = load_dataset(dataset_path("iris"))
+    space = PipelineSpace(load_registry(), DataShape.of(ds), include=["knn"])
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(0))
+    for _ in range(30):
+        steps = space.sample(study.ask(), n_rows=37)
+        assert steps[-1].params["n_neighbors"] <= 37 // 3
