@@ -255,17 +255,15 @@ class Objective:
 
 
 def blame(exc: BaseException, steps, space: PipelineSpace) -> str:
-    """The plugin whose code raised: the deepest traceback frame in a step's estimator module
-    (or a plugin's own module); else the classifier family."""
+    """The plugin whose code raised: the step whose plugin module holds the deepest traceback
+    frame (a third-party estimator lives beside its plugin); else the classifier family."""
     text = exc.where if isinstance(exc, ChildError) else "".join(traceback.format_exception(exc))
     files = {}
     for s in steps:
-        plugin = space.registry[s.plugin]
-        for obj in (plugin.build,):
-            try:
-                files[inspect.getsourcefile(obj)] = s.plugin
-            except TypeError:
-                pass
+        try:
+            files[inspect.getsourcefile(space.registry[s.plugin].build)] = s.plugin
+        except TypeError:  # a builtin or C function has no source file
+            pass
     best, where = family(steps), -1
     for path, name in files.items():
         pos = text.rfind(f'File "{path}"') if path else -1
