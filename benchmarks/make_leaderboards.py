@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{csv.stem}: searching ...", flush=True)
             ok, secs, error = run_one(csv, args)
             if ok:
-                shutil.copyfile(args.work / csv.stem / "leaderboard.json", args.out / f"{csv.stem}.json")
+                publish(args.work / csv.stem / "leaderboard.json", args.out / f"{csv.stem}.json", args.datasets)
                 timings[csv.stem] = secs
                 print(f"{csv.stem}: done in {secs:.0f} s", flush=True)
             else:
@@ -185,6 +185,15 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / "README.md").write_text(readme(args.out, args, timings, failed), encoding="utf-8")
     print(f"wrote {args.out / 'README.md'}")
     return 1 if failed else 0
+
+
+def publish(run_file: Path, out: Path, datasets: Path) -> None:
+    """Copy a run's leaderboard, naming the data folder ``<datasets>`` in ``command`` and
+    ``dataset.source``: where the data sat on the machine that made it is not part of the result."""
+    text = run_file.read_text(encoding="utf-8")
+    for prefix in {str(datasets), str(datasets.resolve())}:
+        text = text.replace(json.dumps(prefix)[1:-1] + "/", "<datasets>/")
+    out.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":
