@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import re
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
@@ -88,6 +89,7 @@ class ScopedTrial:
 
 SpaceFn = Callable[[ScopedTrial, Context], Params]
 BuildFn = Callable[[Params, Context], Any]
+DefaultsFn = Callable[[Context], Params]
 
 
 def no_params(trial: ScopedTrial, ctx: Context) -> Params:
@@ -112,6 +114,12 @@ class Plugin:
     needs_scaling: only sensible after a scaler (SVM, k-NN, neural networks).
     costly_rows: slow on many rows; the search leaves it out above ``Searcher.max_costly_rows``.
     ensemble: (classifiers) combines other classifier plugins from ``ctx.classifiers``.
+    defaults: ``defaults(ctx)`` returns the values a search tries first, keyed by the names
+        ``space`` suggests (e.g. ``{"C": 1.0}``): the estimator's library defaults or another safe
+        start, each inside its distribution. A new study starts every classifier family from its
+        defaults, so a short time budget still meets each family at its best-known setting;
+        in a preprocessing slot a classifier cannot leave empty, the plugin with defaults is the
+        first choice. ``None``: the first trial samples the space.
     """
 
     name: str
@@ -126,6 +134,7 @@ class Plugin:
     needs_scaling: bool = False
     costly_rows: bool = False
     ensemble: bool = False
+    defaults: DefaultsFn | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not NAME_RE.match(self.name):
@@ -133,6 +142,8 @@ class Plugin:
         object.__setattr__(self, "kind", Kind(self.kind))
         if not callable(self.build) or not callable(self.space):
             raise ValueError(f"plugin {self.name!r}: build and space must be callables")
+        if self.defaults is not None and not callable(self.defaults):
+            raise ValueError(f"plugin {self.name!r}: defaults must be a callable (ctx) -> dict, or None")
 
     def sample(self, trial: optuna.Trial | optuna.trial.FixedTrial | ScopedTrial, ctx: Context) -> Params:
         """Sample this plugin's parameters under its own prefix."""
@@ -141,6 +152,33 @@ class Plugin:
         if not isinstance(params, dict):
             raise TypeError(f"plugin {self.name!r}: space() returned {type(params).__name__}, not dict")
         return params
+
+    def default_params(self, ctx: Context) -> Params:
+        """The defaults as Optuna parameters (prefixed with the plugin's name); {} without any."""
+        return {f"{self.name}.{k}": v for k, v in (self.defaults(ctx) if self.defaults else {}).items()}
+
+    def defaults_problem(self, ctx: Context) -> str | None:
+        """Why the defaults are not a complete, in-range configuration of the space; None if they are."""
+        if self.defaults is None:
+            return None
+        study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+        try:
+            values = self.default_params(ctx)
+            study.enqueue_trial(values)
+            trial = study.ask()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                self.sample(optuna.trial.FixedTrial(values), ctx)  # raises on a missing value
+                self.sample(trial, ctx)
+            for name, value in values.items():
+                dist = trial.distributions.get(name)
+                if dist is None:
+                    return f"defaults: {name.partition('.')[2]!r} is not a parameter its space suggests"
+                if not dist._contains(dist.to_internal_repr(value)):
+                    raise ValueError(f"{name.partition('.')[2]}={value!r} is outside {dist}")
+        except Exception as exc:  # a third-party defaults() or space may raise anything
+            return f"defaults: {type(exc).__name__}: {exc}"
+        return None
 
     def make(self, trial: optuna.Trial | optuna.trial.FixedTrial | ScopedTrial, ctx: Context) -> Any:
         """Sample parameters and build the estimator in one step."""

@@ -98,7 +98,7 @@ def _space_problem(plugin: Plugin, registry: Registry) -> str | None:
         return f"{type(exc).__name__}: {exc}"
     if not isinstance(params, dict):
         return "space() must return a dict"
-    return None
+    return plugin.defaults_problem(ctx)
 
 
 def _wanted(dist_name: str) -> bool:

@@ -29,7 +29,6 @@ import numpy as np
 import optuna
 from joblib import Parallel, delayed
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import check_scoring
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, train_test_split
 from threadpoolctl import threadpool_limits
 
@@ -38,11 +37,10 @@ from abauto.files import write_json
 from abauto.isolation import ChildError, parse_size, run_isolated
 from abauto.studies import OverBudget, fail_orphans, make_storage, run_budget, watch, within_budget
 from abauto.registry import Registry, load_registry
+from abauto.scoring import REPORTED, Scorer
+from abauto.plugin import Kind
 from abauto.space import DataShape, PipelineSpace, describe, family
 
-REPORTED = ("balanced_accuracy", "accuracy", "f1_macro")
-LABEL_METRICS = {"accuracy", "balanced_accuracy", "matthews_corrcoef"} | {
-    f"{m}_{a}" for m in ("f1", "precision", "recall", "jaccard") for a in ("macro", "micro", "weighted")}
 
 
 @dataclass
@@ -157,13 +155,6 @@ def make_sampler(settings: SearchSettings, offset: int) -> optuna.samplers.BaseS
     raise DataError(f"--sampler {settings.sampler!r}: expected tpe, random or grid")
 
 
-def _scorer(settings: SearchSettings):
-    try:
-        return check_scoring(None, scoring=settings.metrics())
-    except ValueError:
-        raise DataError(f"--metric {settings.metric!r} is not a scikit-learn scorer name") from None
-
-
 def evaluate(pipe, X, y, train, test, scorer) -> dict[str, Any]:
     """Fit on ``train``, score on ``test``; scores plus fit and predict seconds."""
     t0 = time.perf_counter()
@@ -181,8 +172,12 @@ class Objective:
     """Inner cross-validation of one sampled pipeline; reports fold scores for pruning."""
 
     def __init__(self, space: PipelineSpace, X, y, train: np.ndarray, settings: SearchSettings,
-                 groups: np.ndarray | None = None):
+                 groups: np.ndarray | None = None, shared: bool = True, deadline: float | None = None):
+        """``shared``: other processes may run trials of the same study (budgets are then checked
+        against the storage); ``deadline``: a ``time.monotonic()`` after which a trial stops at
+        its next inner fold (pruned), so a time budget is kept within about one fit."""
         self.space, self.X, self.y, self.train, self.settings = space, X, y, train, settings
+        self.shared, self.deadline = shared, deadline
         folds = min(settings.inner_folds, min(np.unique(y[train], return_counts=True)[1]))
         if groups is not None:  # inner folds keep groups apart too (e.g. excerpts of one track)
             folds = min(folds, len(np.unique(groups[train])))
@@ -195,15 +190,15 @@ class Objective:
         else:
             cv = StratifiedKFold(folds, shuffle=True, random_state=settings.seed)
             self.inner = list(cv.split(train, y[train]))
-        self.scorer = _scorer(settings)
-        self.probability = settings.metric not in LABEL_METRICS
+        self.scorer = Scorer(settings.metric)
 
     def __call__(self, trial: optuna.Trial) -> float:
         steps = None
-        trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")  # see fail_dead_workers
-        if not within_budget(trial.study, trial.number, self.settings.trials):
-            trial.set_user_attr("over_budget", True)
-            raise OverBudget(f"trial {trial.number} started after the budget of {self.settings.trials} was taken")
+        if self.shared:
+            trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")  # see fail_dead_workers
+            if not within_budget(trial.study, trial.number, self.settings.trials):
+                trial.set_user_attr("over_budget", True)
+                raise OverBudget(f"trial {trial.number} started after the budget of {self.settings.trials} was taken")
         try:
             steps = self.space.sample(trial, self.settings.seed, n_rows=min(len(tr) for tr, _ in self.inner))
             return self._run(trial, steps)
@@ -220,7 +215,7 @@ class Objective:
     def _folds(self, steps) -> Iterator[dict]:
         n_rows = len(self.inner[0][0])
         for tr, va in self.inner:
-            pipe = self.space.build(steps, random_state=self.settings.seed, n_rows=n_rows, probability=self.probability)
+            pipe = self.space.build(steps, random_state=self.settings.seed, n_rows=n_rows, probability=self.scorer.probability)
             yield evaluate(pipe, self.X, self.y, self.train[tr], self.train[va], self.scorer)
 
     def _run(self, trial: optuna.Trial, steps) -> float:
@@ -239,12 +234,8 @@ class Objective:
                 predict_s += out["predict_seconds"]
                 for m in per_metric:
                     per_metric[m].append(out["scores"][m])
-                main = float(np.mean(per_metric[self.settings.metric]))
-                if self.settings.prune and step < len(self.inner) - 1:
-                    trial.report(main, step)
-                    if trial.should_prune():
-                        trial.set_user_attr("inner_scores", per_metric)
-                        raise optuna.TrialPruned()
+                if step < len(self.inner) - 1:
+                    self._stop_early(trial, step, per_metric)
         trial.set_user_attr("inner_scores", per_metric)
         trial.set_user_attr("fit_seconds", fit_s)
         trial.set_user_attr("predict_seconds", predict_s)
@@ -252,6 +243,16 @@ class Objective:
         if math.isnan(value):
             raise ValueError("the metric is NaN")
         return value
+
+
+    def _stop_early(self, trial: optuna.Trial, step: int, per_metric: dict[str, list[float]]) -> None:
+        """Prune after inner fold ``step`` when the pruner says so or the deadline has passed."""
+        if self.settings.prune:
+            trial.report(float(np.mean(per_metric[self.settings.metric])), step)
+        late = self.deadline is not None and time.monotonic() > self.deadline
+        if late or (self.settings.prune and trial.should_prune()):
+            trial.set_user_attr("inner_scores", per_metric)
+            raise optuna.TrialPruned("the time budget ran out" if late else "")
 
 
 def blame(exc: BaseException, steps, space: PipelineSpace) -> str:
@@ -280,17 +281,27 @@ def open_study(name: str, settings: SearchSettings, offset: int) -> optuna.Study
                                    sampler=make_sampler(settings, offset), pruner=pruner, load_if_exists=True)
 
 
-def seed_families(study: optuna.Study, space: PipelineSpace, settings: SearchSettings) -> None:
-    """A new study first tries every classifier family once (its other parameters sampled), so
-    each family gets an outer score in every fold and the sampler starts from all of them; only
-    when the budget leaves the sampler as many trials again (else the first families in the
-    registry would take the whole budget)."""
+def seed_families(study: optuna.Study, space: PipelineSpace, settings: SearchSettings, n_rows: int) -> None:
+    """A new study first tries every classifier family once, from its defaults
+    (:meth:`PipelineSpace.first_params`), in registry order with ensembles last: each family
+    gets an outer score in every fold and the sampler starts from all of them. Only when the
+    budget leaves the sampler as many trials again (else the first families would take the
+    whole budget). Under a time budget, families without defaults (the ensembles, whose members
+    are sampled) are left to the sampler: a random ensemble can take the whole budget.
+    ``n_rows``: the size of an inner training part."""
     if study.get_trials(deepcopy=False) or settings.sampler == "grid" or "classifier" in settings.fixed:
         return
-    names = space.choices_names()
-    if 1 < len(names) and 2 * len(names) <= settings.trials:
-        for name in names:
-            study.enqueue_trial({"classifier": name})
+    plugins = sorted(space.choices[Kind.CLASSIFIER], key=lambda p: p.ensemble)
+    if 1 < len(plugins) and 2 * len(plugins) <= settings.trials:
+        for p in plugins:
+            if p.defaults or settings.timeout is None:
+                study.enqueue_trial(space.first_params(p.name, settings.seed, n_rows))
+
+
+def inner_rows(job: FoldJob, settings: SearchSettings) -> int:
+    """Rows an inner training part of ``job`` holds (at most one fold fewer)."""
+    n = len(job.train)
+    return n - -(-n // settings.inner_folds)
 
 
 def best_per_family(study: optuna.Study) -> dict[str, optuna.trial.FrozenTrial]:
@@ -311,15 +322,16 @@ def run_fold(job: FoldJob, space: PipelineSpace, X, y, settings: SearchSettings,
     study = open_study(job.name, settings, offset)
     if owns_storage:
         fail_orphans(study)
-    seed_families(study, space, settings)
+    seed_families(study, space, settings, inner_rows(job, settings))
     # One BLAS/OpenMP thread per fit: on small data, thread pools cost more than they give
     # (a boosting fit went from 34 s to 0.7 s on a busy 2-core machine); parallelism comes from
     # running studies side by side (--n-jobs).
     with threadpool_limits(1), warnings.catch_warnings():
         for category in (ConvergenceWarning, UserWarning, FutureWarning, RuntimeWarning):
             warnings.simplefilter("ignore", category)
-        run_budget(study, Objective(space, X, y, job.train, settings, groups), settings, callback,
-                   shared=not owns_storage)
+        deadline = time.monotonic() + settings.timeout if settings.timeout else None
+        run_budget(study, Objective(space, X, y, job.train, settings, groups, not owns_storage, deadline),
+                   settings, callback, shared=not owns_storage)
         return _score_families(job, study, space, X, y, settings)
 
 
@@ -331,11 +343,10 @@ def _score_families(job: FoldJob, study: optuna.Study, space: PipelineSpace, X, 
     outcome["best_family"] = max(bests.values(), key=lambda t: (t.value, -t.number)).user_attrs["family"]
     if job.test is None:
         return outcome
-    scorer = _scorer(settings)
-    probability = settings.metric not in LABEL_METRICS
+    scorer = Scorer(settings.metric)
     for fam, trial in sorted(bests.items()):
         steps = space.replay(trial.params)
-        pipe = space.build(steps, random_state=settings.seed, n_rows=len(job.train), probability=probability)
+        pipe = space.build(steps, random_state=settings.seed, n_rows=len(job.train), probability=scorer.probability)
         try:
             out = evaluate(pipe, X, y, job.train, job.test, scorer)
         except Exception as exc:  # a plugin that fits inside CV but not on the whole part
@@ -411,7 +422,7 @@ def search(dataset: Dataset | str | Path, settings: SearchSettings | None = None
     space = PipelineSpace(registry, DataShape.of(dataset), settings.plugins, settings.exclude,
                           settings.max_costly_rows, dict(settings.fixed))
     jobs, notes = outer_splits(dataset, settings)
-    _scorer(settings)
+    Scorer(settings.metric)  # an unknown --metric fails before any work
     make_sampler(settings, 0)
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     run_dir = Path(run_dir) if run_dir else Path("runs") / f"{dataset.name}-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -427,16 +438,20 @@ def search(dataset: Dataset | str | Path, settings: SearchSettings | None = None
     make_storage(settings.storage)  # create the tables once, before parallel workers race to
     for j in jobs:  # studies exist, seeded, before any worker joins (abauto worker reads "abauto")
         study = open_study(j.name, settings, 1000 if j.index is None else j.index)
-        seed_families(study, space, settings)
+        seed_families(study, space, settings, inner_rows(j, settings))
         study.set_user_attr("abauto", meta)
     t0 = time.perf_counter()
     if settings.n_jobs == 1 or len(jobs) == 1:
         outcomes = [run_fold(j, space, X, y, settings, (lambda s, t, n=j.name: progress(n, t)) if progress else None,
                              owns_storage, dataset.groups) for j in jobs]
     else:
+        # Longest first: the final study (all rows) is the largest, so it starts at once instead
+        # of running alone at the end while the other workers idle.
+        order = [jobs[-1], *jobs[:-1]]
         with watch(settings.storage, [j.name for j in jobs], progress):
-            outcomes = Parallel(n_jobs=settings.n_jobs, backend="loky")(
-                delayed(run_fold)(j, space, X, y, settings, None, owns_storage, dataset.groups) for j in jobs)
+            done = Parallel(n_jobs=settings.n_jobs, backend="loky")(
+                delayed(run_fold)(j, space, X, y, settings, None, owns_storage, dataset.groups) for j in order)
+        outcomes = [*done[1:], done[0]]
     wall = time.perf_counter() - t0
     final_study = optuna.load_study(study_name=jobs[-1].name, storage=make_storage(settings.storage))
     board = lb.build(dataset, settings, outcomes, [optuna.load_study(study_name=j.name, storage=make_storage(settings.storage)) for j in jobs],

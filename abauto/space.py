@@ -172,6 +172,25 @@ class PipelineSpace:
         steps.append(Step(Kind.CLASSIFIER.value, clf_name, clf.sample(trial, ctx)))
         return steps
 
+    def first_params(self, clf_name: str, random_state: int = 0, n_rows: int | None = None) -> dict[str, Any]:
+        """The Optuna parameters of a classifier family's first trial: the classifier's defaults,
+        no optional preprocessing step, and in a slot it cannot leave empty the plugin with
+        defaults (else the first). Parameters of plugins without defaults are left to the sampler."""
+        ctx = self.context(random_state, n_rows=n_rows)
+        clf = self.registry[clf_name]
+        params: dict[str, Any] = {"classifier": clf_name}
+        for kind in self.slots():
+            param, names = self._slot_choices(kind, clf)
+            if kind.value in self.fixed:
+                choice = self.fixed[kind.value]
+            else:
+                choice = NONE if NONE in names else next((n for n in names if self.registry[n].defaults), names[0])
+                params[param] = choice
+            if choice != NONE:
+                params.update(self.registry[choice].default_params(ctx))
+        params.update(clf.default_params(ctx))
+        return params
+
     def _suggest(self, trial, param: str, names: list[str]) -> str:
         slot = param.split("~")[0]
         if slot in self.fixed:

@@ -168,13 +168,15 @@ def fail_dead_workers(study: optuna.Study) -> int:
     return failed
 
 
-def optimize(study: optuna.Study, objective: Callable, settings: "SearchSettings", callback: Callable | None = None) -> None:
-    """Run trials until the study's budget is spent, counting what other workers finished too."""
+def optimize(study: optuna.Study, objective: Callable, settings: "SearchSettings", callback: Callable | None = None,
+             shared: bool = True) -> None:
+    """Run trials until the study's budget is spent, counting what other workers finished too
+    when the study is ``shared`` (unshared, ``n_trials`` alone keeps the budget)."""
 
     def budget(study: optuna.Study, trial) -> None:
         if callback and "over_budget" not in trial.user_attrs:
             callback(study, trial)
-        if "over_budget" in trial.user_attrs or taken(study) >= settings.trials:
+        if "over_budget" in trial.user_attrs or (shared and taken(study) >= settings.trials):
             study.stop()  # places held by other workers' running trials are not ours to ask for
 
     remaining = settings.trials - spent(study)
@@ -207,7 +209,7 @@ def run_budget(study: optuna.Study, objective: Callable, settings: "SearchSettin
             if done + running >= settings.trials:
                 time.sleep(poll)
                 continue
-        optimize(study, objective, settings, callback)
+        optimize(study, objective, settings, callback, shared)
         if not shared:
             return
 

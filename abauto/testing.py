@@ -224,6 +224,12 @@ class _Checker:
         self.back = make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler(),
                                   LogisticRegression(max_iter=500))
         study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=self.seed))
+        if self.plugin.defaults is not None:  # the first configuration checked is the defaults
+            ctx = self.context(len(ytr), Xtr.shape[1])
+            problem = self.plugin.defaults_problem(ctx)
+            if problem:
+                self.fail(problem)
+            study.enqueue_trial(self.plugin.default_params(ctx))
         distributions: dict[str, Any] = {}
         prefix = f"{self.plugin.name}."
         # One native thread (ctx.n_jobs=1): fast and repeatable on busy machines, where OpenMP

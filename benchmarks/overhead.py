@@ -135,7 +135,8 @@ def run_abauto(space, X, y, job, settings, storage: str | None) -> float:
                                     sampler=fixed_sampler(), pruner=optuna.pruners.NopPruner(),
                                     study_name=f"overhead-{time.time_ns()}")
     t0, c0 = time.perf_counter(), time.process_time()
-    optimize(study, Objective(space, X, y, job.train, settings), settings)
+    # as run_fold runs a run folder's own study: no other process shares it
+    optimize(study, Objective(space, X, y, job.train, settings, shared=False), settings, shared=False)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     bad = [t for t in study.trials if t.state != optuna.trial.TrialState.COMPLETE]
     assert not bad, f"{len(bad)} configs did not complete: {bad[0].user_attrs.get('error')}"
@@ -178,7 +179,7 @@ def sampler_cost(space, settings, n: int, tmp: str) -> None:
                            ("journal", f"journal:{tmp}/sampler.journal")):
         study = optuna.create_study(storage=make_storage(storage) if storage else None, direction="maximize",
                                     sampler=make_sampler(settings, 0), study_name=f"sampler-{time.time_ns()}")
-        seed_families(study, space, settings.__class__(trials=n))
+        seed_families(study, space, settings.__class__(trials=n), len(X) * 3 // 5)
 
         def objective(trial):
             steps = space.sample(trial, 0)

@@ -32,6 +32,13 @@ def svm_space(trial: ScopedTrial, ctx: Context) -> Params:
     return params
 
 
+def svm_defaults(ctx: Context) -> Params:
+    """libsvm's defaults (C 1, rbf, gamma 1/n_features: scikit-learn's "scale" on standardised
+    data) with balanced class weights, as gaia trained."""
+    gamma = min(max(1.0 / max(ctx.n_features, 1), 2.0**-15), 2.0**3)
+    return {"kernel": "rbf", "C": 1.0, "class_weight": "balanced", "gamma": gamma}
+
+
 def svm_build(params: Params, ctx: Context):
     """SVC; with ``ctx.probability``, wrapped in Platt scaling (libsvm's ``-b 1``, as gaia did)."""
     # max_iter bounds libsvm on hopeless corners of the space (poly kernel, huge C and gamma),
@@ -46,8 +53,16 @@ def gaussian_nb_space(trial: ScopedTrial, ctx: Context) -> Params:
     return {"var_smoothing": trial.suggest_float("var_smoothing", 1e-12, 1e-1, log=True)}
 
 
+def gaussian_nb_defaults(ctx: Context) -> Params:
+    return {"var_smoothing": 1e-9}
+
+
 def discrete_nb_space(trial: ScopedTrial, ctx: Context) -> Params:
     return {"alpha": trial.suggest_float("alpha", 1e-3, 10.0, log=True)}
+
+
+def discrete_nb_defaults(ctx: Context) -> Params:
+    return {"alpha": 1.0}
 
 
 def forest_space(trial: ScopedTrial, ctx: Context) -> Params:
@@ -57,6 +72,12 @@ def forest_space(trial: ScopedTrial, ctx: Context) -> Params:
         "min_samples_leaf": trial.suggest_int("min_samples_leaf", 1, 10, log=True),
         "class_weight": trial.suggest_categorical("class_weight", BALANCE),
     }
+
+
+def forest_defaults(ctx: Context) -> Params:
+    """scikit-learn's: 100 trees, sqrt(n_features) features per split, leaves of one row."""
+    return {"n_estimators": 100, "max_features": min(1.0, max(0.05, ctx.n_features**-0.5)),
+            "min_samples_leaf": 1, "class_weight": "balanced"}
 
 
 def random_forest_build(params: Params, ctx: Context) -> RandomForestClassifier:
@@ -74,6 +95,10 @@ def logreg_space(trial: ScopedTrial, ctx: Context) -> Params:
     }
 
 
+def logreg_defaults(ctx: Context) -> Params:
+    return {"C": 1.0, "class_weight": "balanced"}
+
+
 def logreg_build(params: Params, ctx: Context) -> LogisticRegression:
     return LogisticRegression(**params, max_iter=2000, random_state=ctx.random_state)
 
@@ -87,6 +112,10 @@ def knn_space(trial: ScopedTrial, ctx: Context) -> Params:
     }
 
 
+def knn_defaults(ctx: Context) -> Params:
+    return {"n_neighbors": min(5, max(1, min(50, ctx.n_rows // 3))), "weights": "uniform", "p": 2}
+
+
 def hgb_space(trial: ScopedTrial, ctx: Context) -> Params:
     return {
         "learning_rate": trial.suggest_float("learning_rate", 0.02, 0.3, log=True),
@@ -95,6 +124,11 @@ def hgb_space(trial: ScopedTrial, ctx: Context) -> Params:
         "l2_regularization": trial.suggest_float("l2_regularization", 1e-6, 10.0, log=True),
         "class_weight": trial.suggest_categorical("class_weight", BALANCE),
     }
+
+
+def hgb_defaults(ctx: Context) -> Params:
+    return {"learning_rate": 0.1, "max_iter": 100, "max_leaf_nodes": 31, "l2_regularization": 1e-6,
+            "class_weight": "balanced"}
 
 
 def hgb_build(params: Params, ctx: Context) -> HistGradientBoostingClassifier:
@@ -114,6 +148,10 @@ def mlp_space(trial: ScopedTrial, ctx: Context) -> Params:
     }
 
 
+def mlp_defaults(ctx: Context) -> Params:
+    return {"layers": 1, "width": 100, "alpha": 1e-4, "learning_rate_init": 1e-3}
+
+
 def mlp_build(params: Params, ctx: Context) -> MLPClassifier:
     """Dense ReLU layers with a softmax output, Adam, early stopping on a 10 % split."""
     return MLPClassifier(**params, max_iter=300, early_stopping=True, n_iter_no_change=10,
@@ -124,18 +162,25 @@ def mlp_build(params: Params, ctx: Context) -> MLPClassifier:
 def register_classifiers(register) -> None:
     """Register the built-in single-model classifiers."""
     c = Kind.CLASSIFIER
-    register(Plugin("svm", c, svm_build, svm_space, "support vector machine (libsvm SVC), gaia's model",
-                    needs_scaling=True, costly_rows=True))
-    register(Plugin("gaussian_nb", c, lambda p, ctx: GaussianNB(**p), gaussian_nb_space, "Gaussian naive Bayes"))
+    # cheapest first: a new study tries each family once, in this order
+    register(Plugin("gaussian_nb", c, lambda p, ctx: GaussianNB(**p), gaussian_nb_space, "Gaussian naive Bayes",
+                    defaults=gaussian_nb_defaults))
     register(Plugin("multinomial_nb", c, lambda p, ctx: MultinomialNB(**p), discrete_nb_space,
-                    "multinomial naive Bayes (non-negative inputs)", needs_nonnegative=True))
+                    "multinomial naive Bayes (non-negative inputs)", needs_nonnegative=True,
+                    defaults=discrete_nb_defaults))
     register(Plugin("complement_nb", c, lambda p, ctx: ComplementNB(**p), discrete_nb_space,
-                    "complement naive Bayes (non-negative inputs)", needs_nonnegative=True))
-    register(Plugin("random_forest", c, random_forest_build, forest_space, "random forest"))
-    register(Plugin("extra_trees", c, extra_trees_build, forest_space, "extremely randomised trees"))
+                    "complement naive Bayes (non-negative inputs)", needs_nonnegative=True,
+                    defaults=discrete_nb_defaults))
     register(Plugin("logreg", c, logreg_build, logreg_space, "multinomial logistic regression",
-                    needs_scaling=True))
+                    needs_scaling=True, defaults=logreg_defaults))
     register(Plugin("knn", c, lambda p, ctx: KNeighborsClassifier(**p), knn_space, "k nearest neighbours",
-                    needs_scaling=True, costly_rows=True))
-    register(Plugin("hist_gb", c, hgb_build, hgb_space, "histogram gradient boosting", handles_missing=True))
-    register(Plugin("mlp", c, mlp_build, mlp_space, "dense softmax neural network (MLP)", needs_scaling=True))
+                    needs_scaling=True, costly_rows=True, defaults=knn_defaults))
+    register(Plugin("svm", c, svm_build, svm_space, "support vector machine (libsvm SVC), gaia's model",
+                    needs_scaling=True, costly_rows=True, defaults=svm_defaults))
+    register(Plugin("extra_trees", c, extra_trees_build, forest_space, "extremely randomised trees",
+                    defaults=forest_defaults))
+    register(Plugin("random_forest", c, random_forest_build, forest_space, "random forest", defaults=forest_defaults))
+    register(Plugin("mlp", c, mlp_build, mlp_space, "dense softmax neural network (MLP)", needs_scaling=True,
+                    defaults=mlp_defaults))
+    register(Plugin("hist_gb", c, hgb_build, hgb_space, "histogram gradient boosting", handles_missing=True,
+                    defaults=hgb_defaults))

@@ -71,7 +71,7 @@ def register_preprocessors(register) -> None:
     """Register the built-in preprocessing steps, one plugin per method."""
     register(Plugin("impute", Kind.IMPUTER, lambda p, ctx: SparseColumnImputer(**p), impute_space,
                     "mean/median/most-frequent/zero imputation; drops columns above a missing share",
-                    nonnegative_output=True))
+                    nonnegative_output=True, defaults=lambda ctx: {"strategy": "median", "max_missing": 1.0}))
     register(Plugin("clip_quantile", Kind.OUTLIER, lambda p, ctx: OutlierClipper("quantile", q=p["q"]),
                     clip_quantile_space, "clip each column to its [q, 1-q] training quantiles",
                     handles_missing=True, nonnegative_output=True))
@@ -79,12 +79,13 @@ def register_preprocessors(register) -> None:
                     winsorize_space, "winsorise to [Q1 - k IQR, Q3 + k IQR]",
                     handles_missing=True, nonnegative_output=True))
     register(Plugin("onehot", Kind.ENCODER, onehot_build, onehot_space,
-                    "one-hot encoding of categorical columns (rare levels pooled)", nonnegative_output=True))
+                    "one-hot encoding of categorical columns (rare levels pooled)", nonnegative_output=True,
+                    defaults=lambda ctx: {"min_frequency": 1}))
     register(Plugin("ordinal", Kind.ENCODER,
                     lambda p, ctx: OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1),
                     description="integer codes for categorical columns (for trees)"))
     register(Plugin("standard", Kind.SCALER, lambda p, ctx: StandardScaler(), description="zero mean, unit variance",
-                    handles_missing=True))
+                    handles_missing=True, defaults=lambda ctx: {}))
     register(Plugin("minmax", Kind.SCALER, lambda p, ctx: MinMaxScaler(clip=True), description="to [0, 1], clipped",
                     handles_missing=True, nonnegative_output=True))
     register(Plugin("robust", Kind.SCALER, lambda p, ctx: RobustScaler(), description="median and IQR",

@@ -93,6 +93,39 @@ def test_space_that_raises():
           r"space raised KeyError: 'poly' for config \{bad_space\.kernel='poly'\}")
 
 
+@pytest.mark.parametrize("defaults, pattern", [
+    ({"C": 1e3}, r"defaults: ValueError: C=1000.0 is outside FloatDistribution"),
+    ({}, r"defaults: ValueError: .*'bad_defaults\.C'"),
+    ({"C": 1.0, "tol": 1e-4}, r"defaults: 'tol' is not a parameter its space suggests"),
+])
+def test_defaults_outside_or_beside_the_space(defaults, pattern):
+    plugin = Plugin("bad_defaults", C, good_build, logreg_space, defaults=lambda ctx: defaults)
+    fails(plugin, pattern)
+    assert any(pattern.split(":")[0] in e.message for e in load_registry(extra=[_registering(plugin)]).errors)
+
+
+def _registering(plugin: Plugin):
+    """A plugin module registering ``plugin``."""
+    import abauto
+
+    class Module:
+        @staticmethod
+        @abauto.hookimpl
+        def register_classifiers(register):
+            register(plugin)
+    return Module
+
+
+def test_defaults_are_the_first_configuration_fitted():
+    fitted = []
+
+    def build(params, ctx):
+        fitted.append(params["C"])
+        return good_build(params, ctx)
+    check_plugin(Plugin("with_defaults", C, build, logreg_space, defaults=lambda ctx: {"C": 0.5}), n_samples=2)
+    assert fitted[0] == 0.5
+
+
 def test_space_that_does_not_return_a_dict():
     fails(Plugin("listy", C, good_build, lambda trial, ctx: [trial.suggest_float("C", 0.1, 1.0)]),
           r"space raised TypeError: .*returned list, not dict")

@@ -127,3 +127,60 @@ def test_spaces_are_bounded_by_the_inner_training_size(dataset_path):
     for _ in range(30):
         steps = space.sample(study.ask(), n_rows=37)
         assert steps[-1].params["n_neighbors"] <= 37 // 3
+
+
+def test_a_new_study_starts_every_family_from_its_defaults(dataset_path):
+    """Cheap single models first, each at its plugin's defaults with no optional preprocessing;
+    ensembles (no defaults) last, and not at all under a time budget."""
+    import numpy as np
+    import optuna
+
+    from abauto.data import load_dataset
+    from abauto.registry import load_registry
+    from abauto.search_engine import Objective, seed_families
+    from abauto.space import DataShape, PipelineSpace
+
+    ds = load_dataset(dataset_path("wine"))
+    space = PipelineSpace(load_registry(), DataShape.of(ds))
+    study = optuna.create_study(direction="maximize")
+    seed_families(study, space, SearchSettings(trials=60), n_rows=113)
+    waiting = [t.system_attrs["fixed_params"] for t in study.get_trials(deepcopy=False)]
+    assert [w["classifier"] for w in waiting][:2] == ["gaussian_nb", "multinomial_nb"]
+    assert [w["classifier"] for w in waiting][-2:] == ["bagging", "voting"]
+    svm = next(w for w in waiting if w["classifier"] == "svm")
+    assert svm == {"classifier": "svm", "outlier": "none", "scaler~required": "standard", "reducer": "none",
+                   "svm.kernel": "rbf", "svm.C": 1.0, "svm.class_weight": "balanced", "svm.gamma": 1 / 13}
+    knn = next(w for w in waiting if w["classifier"] == "knn")
+    assert knn["knn.n_neighbors"] == 5
+    settings = SearchSettings(trials=60, inner_folds=3)
+    objective = Objective(space, ds.X.to_numpy(float), ds.y, np.arange(len(ds.y)), settings,
+                          shared=False)
+    study.optimize(objective, n_trials=1)
+    assert study.trials[0].state.name == "COMPLETE" and study.trials[0].value > 0.85  # gaussian NB on wine
+
+    timed = optuna.create_study(direction="maximize")
+    seed_families(timed, space, SearchSettings(trials=60, timeout=30), n_rows=113)
+    assert {t.system_attrs["fixed_params"]["classifier"] for t in timed.trials}.isdisjoint({"bagging", "voting"})
+
+
+def test_a_time_budget_stops_a_trial_at_its_next_inner_fold(dataset_path):
+    import time
+
+    import numpy as np
+    import optuna
+
+    from abauto.data import load_dataset
+    from abauto.registry import load_registry
+    from abauto.search_engine import Objective
+    from abauto.space import DataShape, PipelineSpace
+
+    ds = load_dataset(dataset_path("wine"))
+    space = PipelineSpace(load_registry(), DataShape.of(ds), include=["logreg"])
+    settings = SearchSettings(trials=5, timeout=1, prune=False)
+    objective = Objective(space, ds.X.to_numpy(float), ds.y, np.arange(len(ds.y)), settings, shared=False,
+                          deadline=time.monotonic() - 1)
+    study = optuna.create_study(direction="maximize")
+    study.optimize(objective, n_trials=1)
+    trial = study.trials[0]
+    assert trial.state == optuna.trial.TrialState.PRUNED
+    assert len(trial.user_attrs["inner_scores"]["balanced_accuracy"]) == 1

@@ -1,0 +1,46 @@
+"""The confusion-matrix metrics equal scikit-learn's scorers."""
+
+import numpy as np
+import pytest
+from sklearn.dummy import DummyClassifier
+from sklearn.metrics import get_scorer
+
+from abauto.data import DataError
+from abauto.scoring import Scorer
+
+
+class Fixed:
+    """An 'estimator' whose predictions are given."""
+
+    def __init__(self, y_pred):
+        self.y_pred = np.asarray(y_pred)
+
+    def predict(self, X):
+        return self.y_pred
+
+
+@pytest.mark.filterwarnings("ignore:y_pred contains classes not in y_true")
+@pytest.mark.parametrize("seed", range(20))
+def test_label_metrics_equal_sklearn(seed):
+    rng = np.random.default_rng(seed)
+    labels = np.array(["blues", "jazz", "rock", "pop"])[: rng.integers(2, 5)]
+    y = rng.choice(labels, size=rng.integers(3, 40))
+    y_pred = rng.choice(np.append(labels, "metal"), size=len(y))  # a label never true: dropped by recall
+    scores = Scorer("balanced_accuracy")(Fixed(y_pred), None, y)
+    for name in ("balanced_accuracy", "accuracy", "f1_macro"):
+        expected = get_scorer(name)._score_func(y, y_pred, **get_scorer(name)._kwargs)
+        assert scores[name] == pytest.approx(expected, abs=1e-12), name
+
+
+def test_other_metrics_go_through_sklearn():
+    X, y = np.zeros((12, 1)), np.array([0, 1] * 6)
+    clf = DummyClassifier(strategy="prior").fit(X, y)
+    scores = Scorer("roc_auc_ovr")(clf, X, y)
+    assert list(scores) == ["roc_auc_ovr", "balanced_accuracy", "accuracy", "f1_macro"]
+    assert scores["roc_auc_ovr"] == 0.5 and Scorer("roc_auc_ovr").probability
+    assert not Scorer("matthews_corrcoef").probability
+
+
+def test_unknown_metric_is_a_data_error():
+    with pytest.raises(DataError, match="'nope' is not a scikit-learn scorer"):
+        Scorer("nope")
