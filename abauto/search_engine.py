@@ -35,7 +35,7 @@ from threadpoolctl import threadpool_limits
 from abauto.data import DataError, Dataset, check_folds
 from abauto.files import write_json
 from abauto.isolation import ChildError, parse_size, run_isolated
-from abauto.studies import OverBudget, fail_orphans, make_storage, run_budget, watch, within_budget
+from abauto.studies import OverBudget, in_memory, make_storage, run_budget, watch, within_budget
 from abauto.registry import Registry, load_registry
 from abauto.scoring import REPORTED, Scorer
 from abauto.plugin import Kind
@@ -288,14 +288,19 @@ def seed_families(study: optuna.Study, space: PipelineSpace, settings: SearchSet
     budget leaves the sampler as many trials again (else the first families would take the
     whole budget). Under a time budget, families without defaults (the ensembles, whose members
     are sampled) are left to the sampler: a random ensemble can take the whole budget.
+    A resumed study gets the first trials it has not run or queued yet.
     ``n_rows``: the size of an inner training part."""
-    if study.get_trials(deepcopy=False) or settings.sampler == "grid" or "classifier" in settings.fixed:
+    if settings.sampler == "grid" or "classifier" in settings.fixed:
         return
     plugins = sorted(space.choices[Kind.CLASSIFIER], key=lambda p: p.ensemble)
-    if 1 < len(plugins) and 2 * len(plugins) <= settings.trials:
-        for p in plugins:
-            if p.defaults or settings.timeout is None:
-                study.enqueue_trial(space.first_params(p.name, settings.seed, n_rows))
+    if len(plugins) < 2 or 2 * len(plugins) > settings.trials:
+        return
+    known = [t.params or t.system_attrs.get("fixed_params", {}) for t in study.get_trials(deepcopy=False)]
+    for p in plugins:
+        if p.defaults or settings.timeout is None:
+            first = space.first_params(p.name, settings.seed, n_rows)
+            if not any(all(k.get(name) == value for name, value in first.items()) for k in known):
+                study.enqueue_trial(first)
 
 
 def inner_rows(job: FoldJob, settings: SearchSettings) -> int:
@@ -319,10 +324,10 @@ def run_fold(job: FoldJob, space: PipelineSpace, X, y, settings: SearchSettings,
     """Run (or resume) one study, then score every family's best trial on the outer test part."""
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # failures are recorded in the leaderboard
     offset = 1000 if job.index is None else job.index
-    study = open_study(job.name, settings, offset)
-    if owns_storage:
-        fail_orphans(study)
-    seed_families(study, space, settings, inner_rows(job, settings))
+    study, persist = open_study(job.name, settings, offset), None
+    if owns_storage:  # seeded here: search() seeds shared studies before workers join
+        study, persist = in_memory(study)
+        seed_families(study, space, settings, inner_rows(job, settings))
     # One BLAS/OpenMP thread per fit: on small data, thread pools cost more than they give
     # (a boosting fit went from 34 s to 0.7 s on a busy 2-core machine); parallelism comes from
     # running studies side by side (--n-jobs).
@@ -331,7 +336,7 @@ def run_fold(job: FoldJob, space: PipelineSpace, X, y, settings: SearchSettings,
             warnings.simplefilter("ignore", category)
         deadline = time.monotonic() + settings.timeout if settings.timeout else None
         run_budget(study, Objective(space, X, y, job.train, settings, groups, not owns_storage, deadline),
-                   settings, callback, shared=not owns_storage)
+                   settings, callback, shared=not owns_storage, persist=persist)
         return _score_families(job, study, space, X, y, settings)
 
 
@@ -403,8 +408,8 @@ def search(dataset: Dataset | str | Path, settings: SearchSettings | None = None
     """Run the nested cross-validated search and write the run folder.
 
     ``dataset`` is a :class:`abauto.data.Dataset` or the path of a table. Running again on the
-    same ``run_dir`` resumes: finished trials count toward the budget, trials a killed process
-    left running are failed and retried. ``inputs`` (how the data was loaded) and the settings
+    same ``run_dir`` resumes: finished trials count toward the budget, the trials a killed
+    process was running are run again. ``inputs`` (how the data was loaded) and the settings
     are kept in ``run.json`` for ``abauto search --resume``.
 
     ``run_dir`` defaults to ``runs/<dataset>-<timestamp>``; the Optuna storage defaults to
@@ -438,7 +443,8 @@ def search(dataset: Dataset | str | Path, settings: SearchSettings | None = None
     make_storage(settings.storage)  # create the tables once, before parallel workers race to
     for j in jobs:  # studies exist, seeded, before any worker joins (abauto worker reads "abauto")
         study = open_study(j.name, settings, 1000 if j.index is None else j.index)
-        seed_families(study, space, settings, inner_rows(j, settings))
+        if not owns_storage:
+            seed_families(study, space, settings, inner_rows(j, settings))
         study.set_user_attr("abauto", meta)
     t0 = time.perf_counter()
     if settings.n_jobs == 1 or len(jobs) == 1:

@@ -4,8 +4,10 @@ A search's studies live in one storage: SQLite in the run folder by default (WAL
 PostgreSQL URL, or ``journal:PATH`` (Optuna's journal file, one machine). Any number of processes
 may run trials of one study; a trial's rank among the counted, running or waiting trials before
 it decides whether it is within budget (trial numbers are atomic in the storage). Trials a dead
-process left running are failed and retried: at once for a run folder's own storage, by stale
-heartbeat on database storages, by process id for the journal file.
+process left running are failed and retried: by stale heartbeat on database storages, by
+process id for the journal file. A run folder's own study, which no other process shares, runs
+in memory and writes each finished trial back (:func:`in_memory`), so a killed search leaves
+nothing running there.
 """
 
 from __future__ import annotations
@@ -92,17 +94,23 @@ def _retry_kwargs() -> dict:
     return {key: _retry_callback()}
 
 
-def fail_orphans(study: optuna.Study) -> int:
-    """Mark trials left RUNNING by a killed process as failed and enqueue their retry.
+def in_memory(durable: optuna.Study) -> tuple[optuna.Study, Callable]:
+    """A copy of ``durable`` in memory and a callback that writes each finished trial back.
 
-    Only for a study no other process can be running (the run folder's own storage);
-    shared storages rely on heartbeats instead."""
-    retry = _retry_callback()
-    orphans = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
-    for t in orphans:
-        study._storage.set_trial_state_values(t._trial_id, optuna.trial.TrialState.FAIL)
-        retry(study, study._storage.get_trial(t._trial_id))
-    return len(orphans)
+    For a study no other process runs (the run folder's own): the sampler and pruner read and
+    write Optuna's in-memory storage, and the database gets one transaction per finished trial
+    instead of one per parameter, attribute and pruning report (about 70 ms a trial with SQLite).
+    A killed process loses only the trial it was running (nothing is left RUNNING in the
+    database); the next run resumes from the finished trials."""
+    memory = optuna.create_study(study_name=durable.study_name, direction="maximize",
+                                 sampler=durable.sampler, pruner=durable.pruner)
+    memory.add_trials([t for t in durable.get_trials(deepcopy=False) if t.state.is_finished()])
+
+    def persist(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        if trial.state.is_finished():
+            durable.add_trial(trial)
+
+    return memory, persist
 
 
 def counts(t: optuna.trial.FrozenTrial) -> bool:
@@ -169,11 +177,13 @@ def fail_dead_workers(study: optuna.Study) -> int:
 
 
 def optimize(study: optuna.Study, objective: Callable, settings: "SearchSettings", callback: Callable | None = None,
-             shared: bool = True) -> None:
+             shared: bool = True, persist: Callable | None = None) -> None:
     """Run trials until the study's budget is spent, counting what other workers finished too
     when the study is ``shared`` (unshared, ``n_trials`` alone keeps the budget)."""
 
     def budget(study: optuna.Study, trial) -> None:
+        if persist:
+            persist(study, trial)
         if callback and "over_budget" not in trial.user_attrs:
             callback(study, trial)
         if "over_budget" in trial.user_attrs or (shared and taken(study) >= settings.trials):
@@ -186,7 +196,8 @@ def optimize(study: optuna.Study, objective: Callable, settings: "SearchSettings
 
 
 def run_budget(study: optuna.Study, objective: Callable, settings: "SearchSettings",
-               callback: Callable | None = None, shared: bool = False, poll: float = 1.0) -> None:
+               callback: Callable | None = None, shared: bool = False, poll: float = 1.0,
+               persist: Callable | None = None) -> None:
     """Run trials until the budget is spent. On a shared storage, also wait for the other workers'
     running trials; a worker that died is noticed by its stale heartbeat (journal file: by its
     process id), its trial failed and retried here. While every place in the budget is taken, wait
@@ -209,7 +220,7 @@ def run_budget(study: optuna.Study, objective: Callable, settings: "SearchSettin
             if done + running >= settings.trials:
                 time.sleep(poll)
                 continue
-        optimize(study, objective, settings, callback, shared)
+        optimize(study, objective, settings, callback, shared, persist)
         if not shared:
             return
 
