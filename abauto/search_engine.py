@@ -35,12 +35,11 @@ from threadpoolctl import threadpool_limits
 from abauto.data import DataError, Dataset, check_folds
 from abauto.files import write_json
 from abauto.isolation import ChildError, parse_size, run_isolated
-from abauto.studies import OverBudget, in_memory, make_storage, run_budget, watch, within_budget
+from abauto.plugin import Kind
 from abauto.registry import Registry, load_registry
 from abauto.scoring import REPORTED, Scorer
-from abauto.plugin import Kind
 from abauto.space import DataShape, PipelineSpace, describe, family
-
+from abauto.studies import OverBudget, in_memory, make_storage, run_budget, watch, within_budget
 
 
 @dataclass
@@ -243,7 +242,6 @@ class Objective:
         if math.isnan(value):
             raise ValueError("the metric is NaN")
         return value
-
 
     def _stop_early(self, trial: optuna.Trial, step: int, per_metric: dict[str, list[float]]) -> None:
         """Prune after inner fold ``step`` when the pruner says so or the deadline has passed."""

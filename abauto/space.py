@@ -122,9 +122,6 @@ class PipelineSpace:
                        feature_names=self.shape.names,
                        categorical=tuple(self.shape.names[i] for i in self.shape.categorical), **kw)
 
-    def choices_names(self, kind: Kind = Kind.CLASSIFIER) -> list[str]:
-        return [p.name for p in self.choices[kind]]
-
     def slots(self) -> list[Kind]:
         """The preprocessing slots this data uses, in pipeline order."""
         out = []
