@@ -106,9 +106,8 @@ def in_memory(durable: optuna.Study) -> tuple[optuna.Study, Callable]:
                                  sampler=durable.sampler, pruner=durable.pruner)
     memory.add_trials([t for t in durable.get_trials(deepcopy=False) if t.state.is_finished()])
 
-    def persist(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-        if trial.state.is_finished():
-            durable.add_trial(trial)
+    def persist(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:  # an optimize callback
+        durable.add_trial(trial)
 
     return memory, persist
 
