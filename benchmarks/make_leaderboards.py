@@ -191,7 +191,7 @@ def publish(run_file: Path, out: Path, datasets: Path) -> None:
     """Copy a run's leaderboard, naming the data folder ``<datasets>`` in ``command`` and
     ``dataset.source``: where the data sat on the machine that made it is not part of the result."""
     text = run_file.read_text(encoding="utf-8")
-    for prefix in {str(datasets), str(datasets.resolve())}:
+    for prefix in {str(datasets), str(datasets.resolve()), rel(datasets)}:  # rel: how run_one names it
         text = text.replace(json.dumps(prefix)[1:-1] + "/", "<datasets>/")
     out.write_text(text, encoding="utf-8")
 
