@@ -59,8 +59,9 @@ class Scorer:
         except ValueError:
             raise DataError(f"--metric {metric!r} is not a scikit-learn scorer name") from None
 
-    def __call__(self, estimator, X, y) -> dict[str, float]:
-        c = confusion(y, estimator.predict(X))
+    def __call__(self, estimator, X, y, y_pred=None) -> dict[str, float]:
+        """``y_pred``: the estimator's predictions for ``X`` when already made."""
+        c = confusion(y, estimator.predict(X) if y_pred is None else y_pred)
         scores: dict[str, Any] = {m: f(c) for m, f in FROM_CONFUSION.items()}
         if self.others is not None:
             scores.update(self.others(estimator, X, y))

@@ -154,17 +154,23 @@ def make_sampler(settings: SearchSettings, offset: int) -> optuna.samplers.BaseS
     raise DataError(f"--sampler {settings.sampler!r}: expected tpe, random or grid")
 
 
-def evaluate(pipe, X, y, train, test, scorer) -> dict[str, Any]:
-    """Fit on ``train``, score on ``test``; scores plus fit and predict seconds."""
+def evaluate(pipe, X, y, train, test, scorer: Scorer, keep_predictions: bool = False) -> dict[str, Any]:
+    """Fit on ``train``, score on ``test``; scores plus fit and predict seconds (and the
+    predictions, with ``keep_predictions``)."""
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         warnings.simplefilter("ignore", UserWarning)
         pipe.fit(_take(X, train), y[train])
     t1 = time.perf_counter()
-    scores = scorer(pipe, _take(X, test), y[test])
+    X_test = _take(X, test)
+    y_pred = pipe.predict(X_test)
+    scores = scorer(pipe, X_test, y[test], y_pred)
     t2 = time.perf_counter()
-    return {"scores": {k: float(v) for k, v in scores.items()}, "fit_seconds": t1 - t0, "predict_seconds": t2 - t1}
+    out = {"scores": scores, "fit_seconds": t1 - t0, "predict_seconds": t2 - t1}
+    if keep_predictions:
+        out["y_pred"] = y_pred.tolist()
+    return out
 
 
 class Objective:
@@ -271,11 +277,13 @@ def blame(exc: BaseException, steps, space: PipelineSpace) -> str:
     return best
 
 
-def open_study(name: str, settings: SearchSettings, offset: int) -> optuna.Study:
+def open_study(name: str, settings: SearchSettings, offset: int,
+               storage: optuna.storages.BaseStorage | None = None) -> optuna.Study:
     pruner = optuna.pruners.MedianPruner(n_startup_trials=8, n_warmup_steps=1) if settings.prune else optuna.pruners.NopPruner()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return optuna.create_study(study_name=name, storage=make_storage(settings.storage), direction="maximize",
+        return optuna.create_study(study_name=name, storage=storage or make_storage(settings.storage),
+                                   direction="maximize",
                                    sampler=make_sampler(settings, offset), pruner=pruner, load_if_exists=True)
 
 
@@ -351,12 +359,11 @@ def _score_families(job: FoldJob, study: optuna.Study, space: PipelineSpace, X, 
         steps = space.replay(trial.params)
         pipe = space.build(steps, random_state=settings.seed, n_rows=len(job.train), probability=scorer.probability)
         try:
-            out = evaluate(pipe, X, y, job.train, job.test, scorer)
+            out = evaluate(pipe, X, y, job.train, job.test, scorer, keep_predictions=fam == outcome["best_family"])
         except Exception as exc:  # a plugin that fits inside CV but not on the whole part
             out = {"error": f"{type(exc).__name__}: {exc}"}
-        else:
-            if fam == outcome["best_family"]:
-                outcome["y_pred"] = pipe.predict(_take(X, job.test)).tolist()
+        if "y_pred" in out:
+            outcome["y_pred"] = out.pop("y_pred")
         inner = trial.user_attrs["inner_scores"][settings.metric]
         outcome["families"][fam] = {"trial": trial.number, "params": trial.params,
                                     "pipeline": trial.user_attrs["pipeline"],
@@ -438,9 +445,9 @@ def search(dataset: Dataset | str | Path, settings: SearchSettings | None = None
             "folds_sha256": folds_fingerprint(jobs, dataset.y)}  # abauto worker checks its data against it
     write_json(run_dir / "run.json", meta)
     X, y = features(dataset), dataset.y
-    make_storage(settings.storage)  # create the tables once, before parallel workers race to
+    storage = make_storage(settings.storage)  # create the tables once, before parallel workers race to
     for j in jobs:  # studies exist, seeded, before any worker joins (abauto worker reads "abauto")
-        study = open_study(j.name, settings, 1000 if j.index is None else j.index)
+        study = open_study(j.name, settings, 1000 if j.index is None else j.index, storage)
         if not owns_storage:
             seed_families(study, space, settings, inner_rows(j, settings))
         study.set_user_attr("abauto", meta)
@@ -457,8 +464,9 @@ def search(dataset: Dataset | str | Path, settings: SearchSettings | None = None
                 delayed(run_fold)(j, space, X, y, settings, None, owns_storage, dataset.groups) for j in order)
         outcomes = [*done[1:], done[0]]
     wall = time.perf_counter() - t0
-    final_study = optuna.load_study(study_name=jobs[-1].name, storage=make_storage(settings.storage))
-    board = lb.build(dataset, settings, outcomes, [optuna.load_study(study_name=j.name, storage=make_storage(settings.storage)) for j in jobs],
+    studies = [optuna.load_study(study_name=j.name, storage=storage) for j in jobs]
+    final_study = studies[-1]
+    board = lb.build(dataset, settings, outcomes, studies,
                      notes=notes + dataset.notes, wall_seconds=wall, command=command,
                      folds_sha256=folds_fingerprint(jobs, y))
     pipeline = None
