@@ -18,7 +18,7 @@ from typing import List, Optional
 import typer
 from rich.console import Console
 
-from abauto.data import DataError
+from abauto.errors import AbautoError, SettingsError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="abauto: plugin-based AutoML comparison for music classification.")
@@ -29,10 +29,6 @@ err = Console(stderr=True)
 SUBCOMMANDS: list[tuple[str, str]] = [
     ("leaderboard", "abauto.leaderboard_cli:app"),
 ]
-
-
-class UserError(Exception):
-    """A one-line error the CLI reports with exit code 2."""
 
 
 def _split(values: Optional[List[str]]) -> list[str]:
@@ -52,7 +48,7 @@ def plugins(as_json: bool = typer.Option(False, "--json", help="Print machine-re
         from abauto.testing import PluginCheckError, check_plugin
 
         if check not in registry:
-            raise UserError(f"no plugin named {check!r} (see 'abauto plugins')")
+            raise SettingsError(f"no plugin named {check!r} (see 'abauto plugins')")
         try:
             report = check_plugin(registry[check], registry=registry)
         except PluginCheckError as exc:
@@ -73,14 +69,14 @@ def plugins(as_json: bool = typer.Option(False, "--json", help="Print machine-re
 def _settings(config: Optional[Path], **given):
     """SearchSettings from defaults, then the --config file, then options given explicitly."""
     from abauto.config import load_config
-    from abauto.search_engine import SearchSettings
+    from abauto.settings import SearchSettings
 
     values = load_config(config) if config else {}
     values.update({k: v for k, v in given.items() if v is not None and v != []})
     try:
         return SearchSettings(**values)
     except TypeError as exc:
-        raise UserError(f"{config}: {exc}") from None
+        raise SettingsError(f"{config}: {exc}") from None
 
 
 @app.command()
@@ -136,7 +132,7 @@ def search(
         out_dir = resume
     else:
         if data is None:
-            raise UserError("give a DATA file, or --resume RUN_DIR")
+            raise SettingsError("give a DATA file, or --resume RUN_DIR")
         inputs = {"data": str(data), "target": target, "drop": _split(drop), "ids": _split(id_), "groups": groups,
                   "groundtruth": groundtruth and str(groundtruth), "select": select,
                   "exclude_descriptors": exclude_descriptors, "join": join and str(join)}
@@ -186,9 +182,9 @@ def _previous_run(run_dir: Path) -> tuple[dict, dict]:
         meta = json.loads(meta_path.read_text())
         return meta["inputs"], meta["settings"]
     except FileNotFoundError:
-        raise UserError(f"{meta_path}: no such file; is {run_dir} an abauto run folder?") from None
+        raise SettingsError(f"{meta_path}: no such file; is {run_dir} an abauto run folder?") from None
     except (ValueError, KeyError, TypeError):
-        raise UserError(f"{meta_path}: not a valid run description") from None
+        raise SettingsError(f"{meta_path}: not a valid run description") from None
 
 
 @app.command()
@@ -199,7 +195,8 @@ def worker(
     wait: float = typer.Option(60.0, help="Seconds to wait for the search to appear in the storage."),
 ) -> None:
     """Join a running search as one more worker until its trial budgets are spent."""
-    from abauto.search_engine import SearchSettings, work
+    from abauto.search_engine import work
+    from abauto.settings import SearchSettings
     from abauto.studies import find_search
 
     meta = find_search(storage, study_name, wait)
@@ -262,7 +259,7 @@ def predict(
     ids = _split(id_)
     for c in ids:
         if c not in frame.columns:
-            raise UserError(f"{data}: --id column {c!r} not found")
+            raise SettingsError(f"{data}: --id column {c!r} not found")
     result = predict_frame(pipeline, align(frame, card, str(data)))
     if ids:
         result = frame[ids].reset_index(drop=True).join(result)
@@ -284,12 +281,9 @@ from abauto.acousticbrainz.cli import register as _register_ab; _register_ab(app
 
 def main(argv: Optional[list[str]] = None) -> None:
     """Entry point: run the app and turn every exception into one line and an exit code."""
-    from abauto.leaderboard import LeaderboardError
-    from abauto.model import ModelError
-
     try:
         app(args=argv, prog_name="abauto")  # usage errors: click prints them and exits 2
-    except (DataError, ModelError, LeaderboardError, UserError, ValueError) as exc:
+    except (AbautoError, ValueError) as exc:
         if os.environ.get("ABAUTO_DEBUG"):
             raise
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -1,4 +1,4 @@
-"""Search configuration files (YAML): the keys of :class:`abauto.search_engine.SearchSettings`.
+"""Search configuration files (YAML): the keys of :class:`abauto.settings.SearchSettings`.
 
 Example (``configs/default.yaml``)::
 
@@ -23,30 +23,30 @@ from pathlib import Path
 
 import yaml
 
-from abauto.data import DataError
+from abauto.errors import SettingsError
 
 
 def load_config(path: str | Path) -> dict:
     """Read a YAML config and check its keys; errors name the file and the key."""
-    from abauto.search_engine import SearchSettings
+    from abauto.settings import SearchSettings
 
     path = Path(path)
     try:
         values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except FileNotFoundError:
-        raise DataError(f"{path}: no such config file") from None
+        raise SettingsError(f"{path}: no such config file") from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+        raise SettingsError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
     if not isinstance(values, dict):
-        raise DataError(f"{path}: a config must be a mapping of settings")
+        raise SettingsError(f"{path}: a config must be a mapping of settings")
     known = {f.name for f in dataclasses.fields(SearchSettings)}
     for key in values:
         if key not in known:
-            raise DataError(f"{path}: unknown setting {key!r} (known: {', '.join(sorted(known))})")
+            raise SettingsError(f"{path}: unknown setting {key!r} (known: {', '.join(sorted(known))})")
     for key in ("plugins", "exclude"):
         if isinstance(values.get(key), str):
             values[key] = [v.strip() for v in values[key].split(",") if v.strip()]
     for key in ("fixed", "grid"):
         if values.get(key) is not None and not isinstance(values[key], dict):
-            raise DataError(f"{path}: {key!r} must be a mapping")
+            raise SettingsError(f"{path}: {key!r} must be a mapping")
     return values

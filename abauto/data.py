@@ -17,14 +17,12 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from abauto.errors import DataError
+
 TABLE_SUFFIXES = {".csv", ".tsv", ".txt", ".parquet", ".pq"}
 DELIMITERS = ",;\t|"
 # A text column counts as "numeric with stray text" (an error) when at least this share of its values parse.
 NUMERIC_SHARE = 0.5
-
-
-class DataError(ValueError):
-    """Bad input the user can fix; ``str()`` is a single line."""
 
 
 @dataclass

@@ -18,13 +18,10 @@ from typing import Any, Sequence
 import numpy as np
 
 import abauto
+from abauto.errors import LeaderboardError
 from abauto.files import write_json, write_text
 
 SCHEMA_VERSION = 1
-
-
-class LeaderboardError(ValueError):
-    """An invalid or unreadable leaderboard file; ``str()`` is one line."""
 
 
 @lru_cache(maxsize=None)

@@ -17,16 +17,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from abauto.data import DataError, Dataset
+from abauto.data import Dataset
+from abauto.errors import DataError, ModelError
 from abauto.files import atomic_path, write_json
 
 MODEL_FILE = "best_pipeline.skops"
 CARD_FILE = "model-card.json"
 TRUSTED_ROOTS = {"sklearn", "numpy", "scipy", "builtins", "collections", "abauto", "abauto_plugins"}
-
-
-class ModelError(ValueError):
-    """A model file that cannot or must not be loaded; ``str()`` is one line."""
 
 
 def versions() -> dict[str, str]:

@@ -13,7 +13,7 @@ from typing import Any, Callable
 import numpy as np
 from sklearn.metrics import check_scoring
 
-from abauto.data import DataError
+from abauto.errors import SettingsError
 
 REPORTED = ("balanced_accuracy", "accuracy", "f1_macro")
 LABEL_METRICS = {"accuracy", "balanced_accuracy", "matthews_corrcoef"} | {
@@ -57,7 +57,7 @@ class Scorer:
         try:
             self.others = check_scoring(None, scoring=others) if others else None
         except ValueError:
-            raise DataError(f"--metric {metric!r} is not a scikit-learn scorer name") from None
+            raise SettingsError(f"--metric {metric!r} is not a scikit-learn scorer name") from None
 
     def __call__(self, estimator, X, y, y_pred=None) -> dict[str, float]:
         """``y_pred``: the estimator's predictions for ``X`` when already made."""

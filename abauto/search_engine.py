@@ -12,279 +12,32 @@ leaderboard as ``n_jobs = 1``.
 
 from __future__ import annotations
 
-import hashlib
-import inspect
-import math
 import os
-import socket
 import time
-import traceback
 import warnings
-from contextlib import closing
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable
 
 import numpy as np
 import optuna
 from joblib import Parallel, delayed
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, train_test_split
 from threadpoolctl import threadpool_limits
 
-from abauto.data import DataError, Dataset, check_folds
+from abauto.data import Dataset
+from abauto.errors import DataError
 from abauto.files import write_json
-from abauto.isolation import ChildError, parse_size, run_isolated
+from abauto.folds import FoldJob, features, folds_fingerprint, inner_rows, outer_splits
+from abauto.objective import Objective, evaluate
 from abauto.plugin import Kind
 from abauto.registry import Registry, load_registry
-from abauto.scoring import REPORTED, Scorer
-from abauto.space import DataShape, PipelineSpace, describe, family
-from abauto.studies import OverBudget, in_memory, make_storage, run_budget, watch, within_budget
+from abauto.scoring import Scorer
+from abauto.settings import SearchSettings
+from abauto.space import DataShape, PipelineSpace
+from abauto.studies import SamplerFactory, in_memory, make_sampler, make_storage, open_study, run_budget, watch
 
-
-@dataclass
-class SearchSettings:
-    """Everything that defines a search besides the data; mirrors ``abauto search`` options."""
-
-    trials: int = 60
-    timeout: float | None = None          # seconds per study (outer fold); None = trial budget only
-    outer: str = "kfold:5"                # "kfold:K" or "holdout:FRACTION"
-    inner_folds: int = 5
-    metric: str = "balanced_accuracy"
-    sampler: str = "tpe"                  # tpe | random | grid
-    grid: dict[str, list] | None = None   # parameter -> values, for the grid sampler
-    seed: int = 0
-    n_jobs: int = 1
-    plugins: Sequence[str] = ()
-    exclude: Sequence[str] = ()
-    fixed: dict[str, str] = field(default_factory=dict)  # slot -> plugin, not searched
-    prune: bool = True
-    storage: str | None = None            # Optuna storage URL; default sqlite in the run folder
-    study_name: str = "abauto"
-    max_costly_rows: int = 20_000
-    trial_timeout: float | None = None    # seconds; the trial runs in a forked child that is killed
-    memory_limit: str | int | None = None # e.g. "4G": address-space cap of that child
-
-    def metrics(self) -> list[str]:
-        return list(dict.fromkeys([self.metric, *REPORTED]))
-
-    def outer_spec(self) -> tuple[str, float]:
-        kind, _, value = self.outer.partition(":")
-        if kind.isdigit():
-            return "kfold", int(kind)
-        if kind == "kfold" and value.isdigit() and int(value) >= 2:
-            return "kfold", int(value)
-        if kind == "holdout":
-            try:
-                frac = float(value or 0.2)
-            except ValueError:
-                frac = -1
-            if 0 < frac < 1:
-                return "holdout", frac
-        raise DataError(f"--outer {self.outer!r}: expected kfold:K (K >= 2) or holdout:FRACTION (0 < FRACTION < 1)")
-
-
-@dataclass
-class FoldJob:
-    """One study: tune on ``train``; if ``test`` is given, score each family's best on it."""
-
-    name: str
-    index: int | None
-    train: np.ndarray
-    test: np.ndarray | None
-
-
-def outer_splits(dataset: Dataset, settings: SearchSettings) -> tuple[list[FoldJob], list[str]]:
-    kind, value = settings.outer_spec()
-    notes = []
-    y = dataset.y
-    if kind == "holdout":
-        idx = np.arange(len(y))
-        train, test = train_test_split(idx, test_size=value, stratify=y, random_state=settings.seed)
-        splits = [(np.sort(train), np.sort(test))]
-    else:
-        folds, note = check_folds(dataset, int(value), "outer CV")
-        if note:
-            notes.append(note)
-        if dataset.groups is not None:
-            cv = StratifiedGroupKFold(folds, shuffle=True, random_state=settings.seed)
-            splits = list(cv.split(np.zeros(len(y)), y, dataset.groups))
-        else:
-            cv = StratifiedKFold(folds, shuffle=True, random_state=settings.seed)
-            splits = list(cv.split(np.zeros(len(y)), y))
-    jobs = [FoldJob(f"{settings.study_name}.outer{k}", k, tr, te) for k, (tr, te) in enumerate(splits)]
-    jobs.append(FoldJob(f"{settings.study_name}.final", None, np.arange(len(y)), None))
-    return jobs, notes
-
-
-def folds_fingerprint(jobs: Sequence[FoldJob], y: np.ndarray) -> str:
-    """SHA-256 of the outer test parts and their labels: two leaderboards pair fold by fold
-    (``abauto leaderboard diff``) only when this matches."""
-    h = hashlib.sha256()
-    for j in jobs:
-        if j.test is not None:
-            h.update(np.asarray(j.test, dtype=np.int64).tobytes())
-            h.update("\x1f".join(map(str, y[j.test])).encode())
-    return h.hexdigest()
-
-
-def features(dataset: Dataset):
-    """The feature matrix in the form pipelines take: float array, or a frame with categoricals."""
-    if dataset.categorical:
-        return dataset.X
-    return dataset.X.to_numpy(dtype=np.float64)
-
-
-def _take(X, idx):
-    return X.iloc[idx] if hasattr(X, "iloc") else X[idx]
-
-
-def make_sampler(settings: SearchSettings, offset: int) -> optuna.samplers.BaseSampler:
-    seed = settings.seed + offset
-    if settings.sampler == "random":
-        return optuna.samplers.RandomSampler(seed=seed)
-    if settings.sampler == "grid":
-        if not settings.grid:
-            raise DataError("sampler 'grid' needs a grid (a 'grid:' mapping in the --config file)")
-        return optuna.samplers.GridSampler(settings.grid, seed=seed)
-    if settings.sampler == "tpe":
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True, n_startup_trials=10)
-    raise DataError(f"--sampler {settings.sampler!r}: expected tpe, random or grid")
-
-
-def evaluate(pipe, X, y, train, test, scorer: Scorer, keep_predictions: bool = False) -> dict[str, Any]:
-    """Fit on ``train``, score on ``test``; scores plus fit and predict seconds (and the
-    predictions, with ``keep_predictions``)."""
-    t0 = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        warnings.simplefilter("ignore", UserWarning)
-        pipe.fit(_take(X, train), y[train])
-    t1 = time.perf_counter()
-    X_test = _take(X, test)
-    y_pred = pipe.predict(X_test)
-    scores = scorer(pipe, X_test, y[test], y_pred)
-    t2 = time.perf_counter()
-    out = {"scores": scores, "fit_seconds": t1 - t0, "predict_seconds": t2 - t1}
-    if keep_predictions:
-        out["y_pred"] = y_pred.tolist()
-    return out
-
-
-class Objective:
-    """Inner cross-validation of one sampled pipeline; reports fold scores for pruning."""
-
-    def __init__(self, space: PipelineSpace, X, y, train: np.ndarray, settings: SearchSettings,
-                 groups: np.ndarray | None = None, shared: bool = True, deadline: float | None = None):
-        """``shared``: other processes may run trials of the same study (budgets are then checked
-        against the storage); ``deadline``: a ``time.monotonic()`` after which a trial stops at
-        its next inner fold (pruned), so a time budget is kept within about one fit."""
-        self.space, self.X, self.y, self.train, self.settings = space, X, y, train, settings
-        self.shared, self.deadline = shared, deadline
-        folds = min(settings.inner_folds, min(np.unique(y[train], return_counts=True)[1]))
-        if groups is not None:  # inner folds keep groups apart too (e.g. excerpts of one track)
-            folds = min(folds, len(np.unique(groups[train])))
-        if folds < 2:
-            raise DataError("a class (or the groups) has fewer than 2 members in an outer training part; "
-                            "lower --outer folds")
-        if groups is not None:
-            cv = StratifiedGroupKFold(folds, shuffle=True, random_state=settings.seed)
-            self.inner = list(cv.split(train, y[train], groups[train]))
-        else:
-            cv = StratifiedKFold(folds, shuffle=True, random_state=settings.seed)
-            self.inner = list(cv.split(train, y[train]))
-        self.scorer = Scorer(settings.metric)
-
-    def __call__(self, trial: optuna.Trial) -> float:
-        steps = None
-        if self.shared:
-            trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")  # see fail_dead_workers
-            if not within_budget(trial.study, trial.number, self.settings.trials):
-                trial.set_user_attr("over_budget", True)
-                raise OverBudget(f"trial {trial.number} started after the budget of {self.settings.trials} was taken")
-        try:
-            steps = self.space.sample(trial, self.settings.seed, n_rows=min(len(tr) for tr, _ in self.inner))
-            return self._run(trial, steps)
-        except optuna.TrialPruned:
-            raise
-        except Exception as exc:  # recorded so the leaderboard's failures name the plugin and error
-            message = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
-            trial.set_user_attr("error", f"{type(exc).__name__}: {message}")
-            trial.set_user_attr("family", blame(exc, steps, self.space) if steps else trial.params.get("classifier", "?"))
-            if steps:
-                trial.set_user_attr("failed_pipeline", describe(steps))
-            raise
-
-    def _folds(self, steps) -> Iterator[dict]:
-        n_rows = len(self.inner[0][0])
-        for tr, va in self.inner:
-            pipe = self.space.build(steps, random_state=self.settings.seed, n_rows=n_rows, probability=self.scorer.probability)
-            yield evaluate(pipe, self.X, self.y, self.train[tr], self.train[va], self.scorer)
-
-    def _run(self, trial: optuna.Trial, steps) -> float:
-        trial.set_user_attr("family", family(steps))
-        trial.set_user_attr("pipeline", [s.to_json() for s in steps])
-        per_metric: dict[str, list[float]] = {m: [] for m in self.settings.metrics()}
-        fit_s = predict_s = 0.0
-        if self.settings.trial_timeout or self.settings.memory_limit:
-            results = run_isolated(lambda: self._folds(steps), self.settings.trial_timeout,
-                                   parse_size(self.settings.memory_limit))
-        else:
-            results = self._folds(steps)
-        with closing(results):
-            for step, out in enumerate(results):
-                fit_s += out["fit_seconds"]
-                predict_s += out["predict_seconds"]
-                for m in per_metric:
-                    per_metric[m].append(out["scores"][m])
-                if step < len(self.inner) - 1:
-                    self._stop_early(trial, step, per_metric)
-        trial.set_user_attr("inner_scores", per_metric)
-        trial.set_user_attr("fit_seconds", fit_s)
-        trial.set_user_attr("predict_seconds", predict_s)
-        value = float(np.mean(per_metric[self.settings.metric]))
-        if math.isnan(value):
-            raise ValueError("the metric is NaN")
-        return value
-
-    def _stop_early(self, trial: optuna.Trial, step: int, per_metric: dict[str, list[float]]) -> None:
-        """Prune after inner fold ``step`` when the pruner says so or the deadline has passed."""
-        if self.settings.prune:
-            trial.report(float(np.mean(per_metric[self.settings.metric])), step)
-        late = self.deadline is not None and time.monotonic() > self.deadline
-        if late or (self.settings.prune and trial.should_prune()):
-            trial.set_user_attr("inner_scores", per_metric)
-            raise optuna.TrialPruned("the time budget ran out" if late else "")
-
-
-def blame(exc: BaseException, steps, space: PipelineSpace) -> str:
-    """The plugin whose code raised: the step whose plugin module holds the deepest traceback
-    frame (a third-party estimator lives beside its plugin); else the classifier family."""
-    text = exc.where if isinstance(exc, ChildError) else "".join(traceback.format_exception(exc))
-    files = {}
-    for s in steps:
-        try:
-            files[inspect.getsourcefile(space.registry[s.plugin].build)] = s.plugin
-        except TypeError:  # a builtin or C function has no source file
-            pass
-    best, where = family(steps), -1
-    for path, name in files.items():
-        pos = text.rfind(f'File "{path}"') if path else -1
-        if pos > where:
-            best, where = name, pos
-    return best
-
-
-def open_study(name: str, settings: SearchSettings, offset: int,
-               storage: optuna.storages.BaseStorage | None = None) -> optuna.Study:
-    pruner = optuna.pruners.MedianPruner(n_startup_trials=8, n_warmup_steps=1) if settings.prune else optuna.pruners.NopPruner()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return optuna.create_study(study_name=name, storage=storage or make_storage(settings.storage),
-                                   direction="maximize",
-                                   sampler=make_sampler(settings, offset), pruner=pruner, load_if_exists=True)
+__all__ = ["SearchSettings", "SearchResult", "search", "work", "run_fold", "outer_splits", "features"]
 
 
 def seed_families(study: optuna.Study, space: PipelineSpace, settings: SearchSettings, n_rows: int) -> None:
@@ -309,12 +62,6 @@ def seed_families(study: optuna.Study, space: PipelineSpace, settings: SearchSet
                 study.enqueue_trial(first)
 
 
-def inner_rows(job: FoldJob, settings: SearchSettings) -> int:
-    """Rows an inner training part of ``job`` holds (at most one fold fewer)."""
-    n = len(job.train)
-    return n - -(-n // settings.inner_folds)
-
-
 def best_per_family(study: optuna.Study) -> dict[str, optuna.trial.FrozenTrial]:
     best: dict[str, optuna.trial.FrozenTrial] = {}
     for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
@@ -326,11 +73,10 @@ def best_per_family(study: optuna.Study) -> dict[str, optuna.trial.FrozenTrial]:
 
 def run_fold(job: FoldJob, space: PipelineSpace, X, y, settings: SearchSettings,
              callback: Callable | None = None, owns_storage: bool = True,
-             groups: np.ndarray | None = None) -> dict[str, Any]:
+             groups: np.ndarray | None = None, sampler_factory: SamplerFactory = make_sampler) -> dict[str, Any]:
     """Run (or resume) one study, then score every family's best trial on the outer test part."""
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # failures are recorded in the leaderboard
-    offset = 1000 if job.index is None else job.index
-    study, persist = open_study(job.name, settings, offset), None
+    study, persist = open_study(job.name, settings, job.offset, sampler_factory=sampler_factory), None
     if owns_storage:  # seeded here: search() seeds shared studies before workers join
         study, persist = in_memory(study)
         seed_families(study, space, settings, inner_rows(job, settings))
@@ -386,7 +132,7 @@ def work(dataset: Dataset, settings: SearchSettings, registry: Registry | None =
     X, y = features(dataset), dataset.y
     salt = 100_000 + os.getpid() % 100_000  # workers must not propose each other's trials
     for job in jobs:
-        study = open_study(job.name, settings, salt + (1000 if job.index is None else job.index))
+        study = open_study(job.name, settings, salt + job.offset)
         with threadpool_limits(1), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             run_budget(study, Objective(space, X, y, job.train, settings, dataset.groups), settings, shared=True)
@@ -409,7 +155,8 @@ class SearchResult:
 
 def search(dataset: Dataset | str | Path, settings: SearchSettings | None = None, run_dir: str | Path | None = None,
            registry: Registry | None = None, progress: Callable[[str, optuna.trial.FrozenTrial], None] | None = None,
-           command: str = "", inputs: dict | None = None) -> SearchResult:
+           command: str = "", inputs: dict | None = None,
+           sampler_factory: SamplerFactory = make_sampler) -> SearchResult:
     """Run the nested cross-validated search and write the run folder.
 
     ``dataset`` is a :class:`abauto.data.Dataset` or the path of a table. Running again on the
@@ -419,7 +166,8 @@ def search(dataset: Dataset | str | Path, settings: SearchSettings | None = None
 
     ``run_dir`` defaults to ``runs/<dataset>-<timestamp>``; the Optuna storage defaults to
     ``sqlite:///<run_dir>/study.db``. ``progress(study_name, trial)`` is called after every
-    trial when ``n_jobs == 1``.
+    trial when ``n_jobs == 1``. ``sampler_factory(settings, offset)`` makes each study's Optuna
+    sampler (default :func:`abauto.studies.make_sampler`; benchmarks pass their own).
     """
     from abauto import leaderboard as lb
     from abauto.data import load_dataset
@@ -433,7 +181,7 @@ def search(dataset: Dataset | str | Path, settings: SearchSettings | None = None
                           settings.max_costly_rows, dict(settings.fixed))
     jobs, notes = outer_splits(dataset, settings)
     Scorer(settings.metric)  # an unknown --metric fails before any work
-    make_sampler(settings, 0)
+    sampler_factory(settings, 0)  # an unusable sampler setting fails before any work
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     run_dir = Path(run_dir) if run_dir else Path("runs") / f"{dataset.name}-{time.strftime('%Y%m%d-%H%M%S')}"
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -447,21 +195,22 @@ def search(dataset: Dataset | str | Path, settings: SearchSettings | None = None
     X, y = features(dataset), dataset.y
     storage = make_storage(settings.storage)  # create the tables once, before parallel workers race to
     for j in jobs:  # studies exist, seeded, before any worker joins (abauto worker reads "abauto")
-        study = open_study(j.name, settings, 1000 if j.index is None else j.index, storage)
+        study = open_study(j.name, settings, j.offset, storage, sampler_factory)
         if not owns_storage:
             seed_families(study, space, settings, inner_rows(j, settings))
         study.set_user_attr("abauto", meta)
     t0 = time.perf_counter()
     if settings.n_jobs == 1 or len(jobs) == 1:
         outcomes = [run_fold(j, space, X, y, settings, (lambda s, t, n=j.name: progress(n, t)) if progress else None,
-                             owns_storage, dataset.groups) for j in jobs]
+                             owns_storage, dataset.groups, sampler_factory) for j in jobs]
     else:
         # Longest first: the final study (all rows) is the largest, so it starts at once instead
         # of running alone at the end while the other workers idle.
         order = [jobs[-1], *jobs[:-1]]
         with watch(settings.storage, [j.name for j in jobs], progress):
             done = Parallel(n_jobs=settings.n_jobs, backend="loky")(
-                delayed(run_fold)(j, space, X, y, settings, None, owns_storage, dataset.groups) for j in order)
+                delayed(run_fold)(j, space, X, y, settings, None, owns_storage, dataset.groups, sampler_factory)
+                for j in order)
         outcomes = [*done[1:], done[0]]
     wall = time.perf_counter() - t0
     studies = [optuna.load_study(study_name=j.name, storage=storage) for j in jobs]

@@ -20,14 +20,12 @@ import time
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 import optuna
 
-from abauto.data import DataError
-
-if TYPE_CHECKING:
-    from abauto.search_engine import SearchSettings
+from abauto.errors import SettingsError, StorageError
+from abauto.settings import SearchSettings
 
 COUNTED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
 
@@ -112,6 +110,40 @@ def in_memory(durable: optuna.Study) -> tuple[optuna.Study, Callable]:
     return memory, persist
 
 
+def make_sampler(settings: SearchSettings, offset: int) -> optuna.samplers.BaseSampler:
+    """The sampler of the study at ``offset`` (see :attr:`abauto.folds.FoldJob.offset`), seeded
+    with ``settings.seed + offset``; the default ``sampler_factory`` of the engine."""
+    seed = settings.seed + offset
+    if settings.sampler == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    if settings.sampler == "grid":
+        if not settings.grid:
+            raise SettingsError("sampler 'grid' needs a grid (a 'grid:' mapping in the --config file)")
+        return optuna.samplers.GridSampler(settings.grid, seed=seed)
+    if settings.sampler == "tpe":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True, n_startup_trials=10)
+    raise SettingsError(f"--sampler {settings.sampler!r}: expected tpe, random or grid")
+
+
+
+
+SamplerFactory = Callable[[SearchSettings, int], optuna.samplers.BaseSampler]
+
+
+def open_study(name: str, settings: SearchSettings, offset: int,
+               storage: optuna.storages.BaseStorage | None = None,
+               sampler_factory: SamplerFactory = make_sampler) -> optuna.Study:
+    """Create or load study ``name`` with the sampler ``sampler_factory(settings, offset)``."""
+    pruner = optuna.pruners.MedianPruner(n_startup_trials=8, n_warmup_steps=1) if settings.prune else optuna.pruners.NopPruner()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return optuna.create_study(study_name=name, storage=storage or make_storage(settings.storage),
+                                   direction="maximize",
+                                   sampler=sampler_factory(settings, offset), pruner=pruner, load_if_exists=True)
+
+
 def counts(t: optuna.trial.FrozenTrial) -> bool:
     """Whether a finished trial counts toward the budget: complete, pruned, or failed by a plugin
     error (not a trial abandoned by a killed process, which is retried, nor one over budget)."""
@@ -175,7 +207,7 @@ def fail_dead_workers(study: optuna.Study) -> int:
     return failed
 
 
-def optimize(study: optuna.Study, objective: Callable, settings: "SearchSettings", callback: Callable | None = None,
+def optimize(study: optuna.Study, objective: Callable, settings: SearchSettings, callback: Callable | None = None,
              shared: bool = True, persist: Callable | None = None) -> None:
     """Run trials until the study's budget is spent, counting what other workers finished too
     when the study is ``shared`` (unshared, ``n_trials`` alone keeps the budget)."""
@@ -194,7 +226,7 @@ def optimize(study: optuna.Study, objective: Callable, settings: "SearchSettings
                        callbacks=[budget], gc_after_trial=False)
 
 
-def run_budget(study: optuna.Study, objective: Callable, settings: "SearchSettings",
+def run_budget(study: optuna.Study, objective: Callable, settings: SearchSettings,
                callback: Callable | None = None, shared: bool = False, poll: float = 1.0,
                persist: Callable | None = None) -> None:
     """Run trials until the budget is spent. On a shared storage, also wait for the other workers'
@@ -262,5 +294,5 @@ def find_search(storage: str, study_name: str, wait: float = 60.0, poll: float =
             if summary.study_name.startswith(study_name + ".") and "abauto" in summary.user_attrs:
                 return summary.user_attrs["abauto"]
         if time.monotonic() > deadline:
-            raise DataError(f"{storage}: no abauto search named {study_name!r} appeared within {wait:g} s")
+            raise StorageError(f"{storage}: no abauto search named {study_name!r} appeared within {wait:g} s")
         time.sleep(poll)

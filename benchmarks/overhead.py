@@ -127,7 +127,7 @@ def fixed_sampler():
 
 def run_abauto(space, X, y, job, settings, storage: str | None) -> float:
     import optuna
-    from abauto.search_engine import Objective
+    from abauto.objective import Objective
     from abauto.studies import in_memory, make_storage, optimize
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -160,7 +160,7 @@ def paired(space, X, y, job, settings, inner, variants: dict, r: int) -> dict[st
     import optuna
     from sklearn.model_selection import cross_val_score
 
-    from abauto.search_engine import Objective
+    from abauto.objective import Objective
     from abauto.studies import in_memory, make_storage
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -215,7 +215,8 @@ def sampler_cost(space, settings, n: int, tmp: str) -> None:
     """Per-trial cost of what surrounds the fits in a real study: abauto's TPE sampler
     (multivariate, grouped) proposing whole pipelines + the storage, with a dummy objective."""
     import optuna
-    from abauto.search_engine import make_sampler, seed_families
+    from abauto.search_engine import seed_families
+    from abauto.studies import make_sampler
     from abauto.studies import in_memory, make_storage
 
     print(f"\nsampler + storage alone, {n} trials (abauto's TPE, families seeded, dummy objective):")

@@ -207,11 +207,12 @@ def run_flaml(dataset, splits, args) -> dict | None:
     return {"scores": scores, "fits": fits, "detail": picks}
 
 
-def _abauto(dataset, args, method: str, trials: int, timeout: float | None, plugins=(), fixed=None) -> dict:
+def _abauto(dataset, args, method: str, trials: int, timeout: float | None, plugins=(), fixed=None,
+            sampler_factory=None) -> dict:
     import optuna
     from abauto.registry import load_registry
     from abauto.search_engine import SearchSettings, features, run_fold
-    from abauto.studies import COUNTED, make_storage
+    from abauto.studies import COUNTED, make_sampler, make_storage
     from abauto.space import DataShape, PipelineSpace
 
     db = Path(args.out) / "studies" / f"{dataset.name}__{method}.db"
@@ -230,7 +231,7 @@ def _abauto(dataset, args, method: str, trials: int, timeout: float | None, plug
     scores, fits, detail = [], 0, []
     for job in jobs:
         t0 = time.perf_counter()
-        out = run_fold(job, space, X, y, settings)
+        out = run_fold(job, space, X, y, settings, sampler_factory=sampler_factory or make_sampler)
         wall = time.perf_counter() - t0
         study = optuna.load_study(study_name=job.name, storage=make_storage(settings.storage))
         trials_ = study.get_trials(deepcopy=False)
@@ -280,20 +281,14 @@ def run_abauto_svm_rbf(dataset, splits, args):
     abauto's TPE sampler, so the 22 trials search exactly the grid's 2-D space (C, gamma) on a
     continuous log scale: TPE vs grid at equal space."""
     import optuna
-    import abauto.search_engine as engine
-
-    original = engine.make_sampler
+    from abauto.studies import make_sampler
 
     def pinned(settings, offset):
         return optuna.samplers.PartialFixedSampler({"svm.kernel": "rbf", "svm.class_weight": "balanced"},
-                                                   original(settings, offset))
+                                                   make_sampler(settings, offset))
 
-    engine.make_sampler = pinned
-    try:
-        return _abauto(dataset, args, "abauto-svm-rbf", args.svm_trials, None, plugins=("svm",),
-                       fixed={"scaler": "minmax", "reducer": "none", "outlier": "none"})
-    finally:
-        engine.make_sampler = original
+    return _abauto(dataset, args, "abauto-svm-rbf", args.svm_trials, None, plugins=("svm",),
+                   fixed={"scaler": "minmax", "reducer": "none", "outlier": "none"}, sampler_factory=pinned)
 
 
 RUNNERS = {"abauto-time": run_abauto_time, "abauto-trials": run_abauto_trials, "abauto-svm": run_abauto_svm,

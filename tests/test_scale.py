@@ -163,7 +163,7 @@ def test_worker_refuses_data_with_other_folds(dataset_path, tmp_path):
     error instead of scoring trials on other rows than the search's."""
     import pandas as pd
 
-    from abauto.search_engine import open_study
+    from abauto.studies import open_study
 
     storage = f"journal:{tmp_path / 'journal.log'}"
     settings = SearchSettings(trials=2, outer="kfold:2", inner_folds=2, plugins=["gaussian_nb"],

@@ -137,7 +137,8 @@ def test_a_new_study_starts_every_family_from_its_defaults(dataset_path):
 
     from abauto.data import load_dataset
     from abauto.registry import load_registry
-    from abauto.search_engine import Objective, seed_families
+    from abauto.objective import Objective
+    from abauto.search_engine import seed_families
     from abauto.space import DataShape, PipelineSpace
 
     ds = load_dataset(dataset_path("wine"))
@@ -171,7 +172,7 @@ def test_a_time_budget_stops_a_trial_at_its_next_inner_fold(dataset_path):
 
     from abauto.data import load_dataset
     from abauto.registry import load_registry
-    from abauto.search_engine import Objective
+    from abauto.objective import Objective
     from abauto.space import DataShape, PipelineSpace
 
     ds = load_dataset(dataset_path("wine"))

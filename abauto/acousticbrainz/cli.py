@@ -8,7 +8,7 @@ from typing import Any, List, Optional, Sequence
 
 import typer
 
-from abauto.data import DataError
+from abauto.errors import DataError
 
 
 def _split(values: Optional[Sequence[str]]) -> list[str]:

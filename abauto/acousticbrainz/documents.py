@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from abauto.data import DataError
+from abauto.errors import DataError
 
 try:  # orjson is ~7x faster than the standard library on these ~80 KB documents
     import orjson

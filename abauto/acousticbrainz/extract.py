@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Iterable
 
-from abauto.data import DataError
+from abauto.errors import DataError
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".mp3", ".ogg", ".oga", ".m4a", ".aac", ".aiff", ".aif", ".wma", ".opus"}
 

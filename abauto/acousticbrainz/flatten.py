@@ -24,7 +24,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from abauto.acousticbrainz import patterns
-from abauto.data import DataError
+from abauto.errors import DataError
 
 # Descriptors whose length follows the audio (beats, onsets, chord sequences): gaia's removevl.
 VARIABLE_LENGTH = ("rhythm.beats_position", "rhythm.onset_times", "rhythm.bpm_intervals",

@@ -61,7 +61,7 @@ def results_html(board: dict) -> str:
 
 
 def write_results_html(run_dir: str | Path, output: str | Path | None = None) -> Path:
-    from abauto.data import DataError
+    from abauto.errors import DataError
     from abauto.files import write_text
 
     run_dir = Path(run_dir)

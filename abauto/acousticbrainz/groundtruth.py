@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 
 from abauto.acousticbrainz.documents import strip_suffix
-from abauto.data import DataError
+from abauto.errors import DataError
 
 HEADER_WORDS = {"id", "recording_id", "mbid", "file", "filename", "path", "track", "recording", "name"}
 

@@ -16,7 +16,8 @@ import pandas as pd
 from abauto.acousticbrainz import documents as docs
 from abauto.acousticbrainz.flatten import Layout
 from abauto.acousticbrainz.groundtruth import GroundTruth, read_groundtruth
-from abauto.data import DataError, read_table
+from abauto.data import read_table
+from abauto.errors import DataError
 
 PROGRESS_MIN = 2000  # documents before a progress bar is worth showing
 ID_COLUMNS = ("id", "recording_id", "mbid", "file", "filename")

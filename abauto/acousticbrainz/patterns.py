@@ -21,7 +21,7 @@ import re
 from functools import lru_cache
 from typing import Iterable, Sequence
 
-from abauto.data import DataError
+from abauto.errors import DataError
 
 _INDEX_SUFFIX = re.compile(r"(\.\d+)+$")
 

@@ -1,0 +1,138 @@
+"""One trial: inner cross-validation of one sampled pipeline (:class:`Objective`), the fit and
+score of a pipeline on a train/test split (:func:`evaluate`), and which plugin a failure
+belongs to (:func:`blame`)."""
+
+from __future__ import annotations
+
+import inspect
+import math
+import os
+import socket
+import time
+import traceback
+import warnings
+from contextlib import closing
+from typing import Any, Iterator
+
+import numpy as np
+import optuna
+from sklearn.exceptions import ConvergenceWarning
+
+from abauto.folds import inner_splits, take
+from abauto.isolation import ChildError, parse_size, run_isolated
+from abauto.scoring import Scorer
+from abauto.settings import SearchSettings
+from abauto.space import PipelineSpace, describe, family
+from abauto.studies import OverBudget, within_budget
+
+
+def evaluate(pipe, X, y, train, test, scorer: Scorer, keep_predictions: bool = False) -> dict[str, Any]:
+    """Fit on ``train``, score on ``test``; scores plus fit and predict seconds (and the
+    predictions, with ``keep_predictions``)."""
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore", UserWarning)
+        pipe.fit(take(X, train), y[train])
+    t1 = time.perf_counter()
+    X_test = take(X, test)
+    y_pred = pipe.predict(X_test)
+    scores = scorer(pipe, X_test, y[test], y_pred)
+    t2 = time.perf_counter()
+    out = {"scores": scores, "fit_seconds": t1 - t0, "predict_seconds": t2 - t1}
+    if keep_predictions:
+        out["y_pred"] = y_pred.tolist()
+    return out
+
+
+class Objective:
+    """Inner cross-validation of one sampled pipeline; reports fold scores for pruning."""
+
+    def __init__(self, space: PipelineSpace, X, y, train: np.ndarray, settings: SearchSettings,
+                 groups: np.ndarray | None = None, shared: bool = True, deadline: float | None = None):
+        """``shared``: other processes may run trials of the same study (budgets are then checked
+        against the storage); ``deadline``: a ``time.monotonic()`` after which a trial stops at
+        its next inner fold (pruned), so a time budget is kept within about one fit."""
+        self.space, self.X, self.y, self.train, self.settings = space, X, y, train, settings
+        self.shared, self.deadline = shared, deadline
+        self.inner = inner_splits(train, y, settings, groups)
+        self.scorer = Scorer(settings.metric)
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        steps = None
+        if self.shared:
+            trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")  # see fail_dead_workers
+            if not within_budget(trial.study, trial.number, self.settings.trials):
+                trial.set_user_attr("over_budget", True)
+                raise OverBudget(f"trial {trial.number} started after the budget of {self.settings.trials} was taken")
+        try:
+            steps = self.space.sample(trial, self.settings.seed, n_rows=min(len(tr) for tr, _ in self.inner))
+            return self._run(trial, steps)
+        except optuna.TrialPruned:
+            raise
+        except Exception as exc:  # recorded so the leaderboard's failures name the plugin and error
+            message = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+            trial.set_user_attr("error", f"{type(exc).__name__}: {message}")
+            trial.set_user_attr("family", blame(exc, steps, self.space) if steps else trial.params.get("classifier", "?"))
+            if steps:
+                trial.set_user_attr("failed_pipeline", describe(steps))
+            raise
+
+    def _folds(self, steps) -> Iterator[dict]:
+        n_rows = len(self.inner[0][0])
+        for tr, va in self.inner:
+            pipe = self.space.build(steps, random_state=self.settings.seed, n_rows=n_rows, probability=self.scorer.probability)
+            yield evaluate(pipe, self.X, self.y, self.train[tr], self.train[va], self.scorer)
+
+    def _run(self, trial: optuna.Trial, steps) -> float:
+        trial.set_user_attr("family", family(steps))
+        trial.set_user_attr("pipeline", [s.to_json() for s in steps])
+        per_metric: dict[str, list[float]] = {m: [] for m in self.settings.metrics()}
+        fit_s = predict_s = 0.0
+        if self.settings.trial_timeout or self.settings.memory_limit:
+            results = run_isolated(lambda: self._folds(steps), self.settings.trial_timeout,
+                                   parse_size(self.settings.memory_limit))
+        else:
+            results = self._folds(steps)
+        with closing(results):
+            for step, out in enumerate(results):
+                fit_s += out["fit_seconds"]
+                predict_s += out["predict_seconds"]
+                for m in per_metric:
+                    per_metric[m].append(out["scores"][m])
+                if step < len(self.inner) - 1:
+                    self._stop_early(trial, step, per_metric)
+        trial.set_user_attr("inner_scores", per_metric)
+        trial.set_user_attr("fit_seconds", fit_s)
+        trial.set_user_attr("predict_seconds", predict_s)
+        value = float(np.mean(per_metric[self.settings.metric]))
+        if math.isnan(value):
+            raise ValueError("the metric is NaN")
+        return value
+
+    def _stop_early(self, trial: optuna.Trial, step: int, per_metric: dict[str, list[float]]) -> None:
+        """Prune after inner fold ``step`` when the pruner says so or the deadline has passed."""
+        if self.settings.prune:
+            trial.report(float(np.mean(per_metric[self.settings.metric])), step)
+        late = self.deadline is not None and time.monotonic() > self.deadline
+        if late or (self.settings.prune and trial.should_prune()):
+            trial.set_user_attr("inner_scores", per_metric)
+            raise optuna.TrialPruned("the time budget ran out" if late else "")
+
+
+def blame(exc: BaseException, steps, space: PipelineSpace) -> str:
+    """The plugin whose code raised: the step whose plugin module holds the deepest traceback
+    frame (a third-party estimator lives beside its plugin); else the classifier family."""
+    text = exc.where if isinstance(exc, ChildError) else "".join(traceback.format_exception(exc))
+    files = {}
+    for s in steps:
+        try:
+            files[inspect.getsourcefile(space.registry[s.plugin].build)] = s.plugin
+        except TypeError:  # a builtin or C function has no source file
+            pass
+    best, where = family(steps), -1
+    for path, name in files.items():
+        pos = text.rfind(f'File "{path}"') if path else -1
+        if pos > where:
+            best, where = name, pos
+    return best
