@@ -168,8 +168,12 @@ def _numeric_or_categorical(path: Path, frame: pd.DataFrame) -> list[str]:
 def dataset_from_frame(frame: pd.DataFrame, path: str | Path, target: str | None = None,
                        drop: Sequence[str] = (), ids: Sequence[str] = (), groups: str | None = None,
                        name: str | None = None) -> Dataset:
-    """Validate a frame holding features and a label column, and split it into a Dataset."""
+    """Validate a frame holding features and a label column, and split it into a Dataset.
+
+    The columns named by ``drop``, ``ids`` and ``groups`` must exist and differ from the target;
+    ``groups`` needs a group for every row and at least two groups."""
     path = Path(path)
+    frame = frame.reset_index(drop=True)  # row i is data row i + 1 (a parquet may bring its own index)
     columns = [str(c) for c in frame.columns]
     frame.columns = columns
     if target is None:
@@ -178,6 +182,8 @@ def dataset_from_frame(frame: pd.DataFrame, path: str | Path, target: str | None
         for n in names:
             if n not in columns:
                 raise DataError(f"{path}: {option} column {n!r} not found (columns: {', '.join(columns[:8])}{', ...' if len(columns) > 8 else ''})")
+            if option != "--target" and n == target:
+                raise DataError(f"{path}: {option} column {n!r} is the target column; choose another --target or leave it out")
     labels = frame[target]
     missing = labels.isna() | (labels.astype(str).str.strip() == "")
     notes = []
@@ -185,7 +191,7 @@ def dataset_from_frame(frame: pd.DataFrame, path: str | Path, target: str | None
         raise DataError(f"{path}: target column {target!r} is empty")
     if missing.any():
         notes.append(f"dropped {int(missing.sum())} rows with no {target!r} label")
-        frame = frame.loc[~missing].reset_index(drop=True)
+        frame = frame.loc[~missing]  # keeps the index: messages name rows as numbered in the table
         labels = frame[target]
     y = labels.astype(str).str.strip().to_numpy(dtype=object)
     counts = Counter(y.tolist())
@@ -193,6 +199,14 @@ def dataset_from_frame(frame: pd.DataFrame, path: str | Path, target: str | None
         raise DataError(f"{path}: target column {target!r} has a single class {next(iter(counts))!r}; need at least two")
     if len(y) < 4:
         raise DataError(f"{path}: only {len(y)} labelled rows; need at least 4")
+    if groups:
+        unset = frame[groups].isna() | (frame[groups].astype(str).str.strip() == "")
+        if unset.any():
+            raise DataError(f"{path}: --groups column {groups!r} has no value in data row {unset.idxmax() + 1}; "
+                            f"every row needs a group")
+        if frame[groups].nunique() < 2:
+            raise DataError(f"{path}: --groups column {groups!r} holds a single group {frame[groups].iloc[0]!r}; "
+                            f"train and test need different groups, so give at least two")
     excluded = {target, *drop, *ids, *([groups] if groups else [])}
     X = frame[[c for c in columns if c not in excluded]].copy()
     if X.shape[1] == 0:
@@ -204,7 +218,7 @@ def dataset_from_frame(frame: pd.DataFrame, path: str | Path, target: str | None
         inf = np.isinf(values)
         if inf.any():
             r, c = np.argwhere(inf)[0]
-            raise DataError(f"{path}: column {numeric[c]!r}: infinite value in data row {r + 1}")
+            raise DataError(f"{path}: column {numeric[c]!r}: infinite value in data row {X.index[r] + 1}")
     empty = list(X.columns[X.isna().all().to_numpy()])
     if empty:
         raise DataError(f"{path}: column {empty[0]!r} has no values at all; drop it with --drop {empty[0]!r}")

@@ -1,9 +1,9 @@
-"""Hostile input: every malformed table gives one line on stderr, exit code 2, no traceback and
-no run folder; valid-but-unusual tables (BOM, semicolons, quoted newlines) are read correctly."""
+"""Hostile input: every malformed table gives one line on stderr naming the file, exit code 2, no
+traceback and no run folder; valid-but-unusual tables (BOM, semicolons, quoted newlines) are read
+correctly."""
 
 from __future__ import annotations
 
-import io
 
 import numpy as np
 import pandas as pd
@@ -24,8 +24,12 @@ def run_cli(args, capsys) -> tuple[int, str, str]:
 
 
 def _write(tmp_path, name, content):
+    """Write ``content`` (text, bytes, or a function that writes the path) to ``tmp_path / name``."""
     path = tmp_path / name
-    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    if callable(content):
+        content(path)
+    else:
+        path.write_bytes(content if isinstance(content, bytes) else content.encode())
     return path
 
 
@@ -42,6 +46,15 @@ def _wide(n_cols: int, rows: int) -> str:
     return header + "".join(",".join(["1"] * n_cols) + f",{'xy'[r % 2]}\n" for r in range(rows))
 
 
+def _rows(n: int, line=lambda i: f"{i},{i % 3},{'xy'[i % 2]}") -> str:
+    return "".join(line(i) + "\n" for i in range(n))
+
+
+# Cases refused for an option, not for the file: their message need not name the file.
+OPTION_ONLY = {"bad_outer.csv", "bad_holdout.csv", "bad_metric.csv", "bad_sampler.csv", "bad_plugin.csv",
+               "grid_without_grid.csv"}
+
+
 # (file name, content, extra CLI args, words the one-line error must contain)
 CASES = [
     ("empty.csv", "", [], ["empty"]),
@@ -54,6 +67,8 @@ CASES = [
     ("no_target.csv", GOOD, ["--target", "label"], ["--target", "'label'"]),
     ("all_nan.csv", "a,b,class\n" + "1,,x\n2,,y\n" * 6, [], ["column 'b'", "no values"]),
     ("inf.csv", "a,b,class\n" + "1,2,x\n2,3,y\n" * 5 + "1,inf,x\n", [], ["column 'b'", "infinite"]),
+    ("inf_after_unlabelled_row.csv", "a,b,class\n1,2,\n" + "1,2,x\n2,3,y\n" * 3 + "1,1e999,x\n", [],
+     ["column 'b'", "infinite value in data row 8"]),
     ("neg_inf.csv", "a,b,class\n" + "1,2,x\n2,3,y\n" * 5 + "-inf,1,x\n", [], ["column 'a'", "infinite"]),
     ("text_in_numeric.csv", "a,b,class\n" + "1,2,x\n2,3,y\n" * 6 + "1,oops,x\n", [], ["column 'b'", "'oops'"]),
     ("mixed_types.csv", "a,b,class\n" + "1,2.5,x\n2,abc,y\n2,3,x\n3,4,y\n" * 3, [], ["column 'b'", "'abc'"]),
@@ -65,6 +80,21 @@ CASES = [
     ("garbage.csv", b"\x89PNG\r\n\x1a\n" + b"\xff\xfe" * 100, [], ["undecodable"]),
     ("ragged.csv", "a,b,class\n1,2,x\n1,2,3,4,5,y\n" + "1,2,x\n" * 5, [], ["malformed"]),
     ("long_line.csv", "a,b,class\n" + "1,2,x\n" * 5 + ",".join(["9"] * 200_000) + "\n", [], ["malformed"]),
+    # cells: whitespace only, '?' only, a regression target, a label per row
+    ("whitespace_cells.csv", "a,b,class\n" + _rows(12, lambda i: f"{i},   ,{'xy'[i % 2]}"), [], ["column 'b'", "no values"]),
+    ("target_whitespace.csv", "a,class\n" + _rows(8, lambda i: f"{i},  "), [], ["target column 'class' is empty"]),
+    ("regression_target.csv", "a,class\n" + _rows(50, lambda i: f"{i},{i * 0.37:.2f}"), [], ["single member"]),
+    ("thousand_classes.csv", "a,class\n" + _rows(1000, lambda i: f"{i % 7},c{i}"), [], ["single member"]),
+    # command-line options about the table's columns
+    ("drop_target.csv", GOOD, ["--drop", "class"], ["--drop", "'class'", "is the target"]),
+    ("id_target.csv", GOOD, ["--id", "class"], ["--id", "'class'", "is the target"]),
+    ("groups_target.csv", GOOD, ["--groups", "class"], ["--groups", "'class'", "is the target"]),
+    ("id_missing.csv", GOOD, ["--id", "track"], ["--id", "'track'", "not found"]),
+    ("target_case.csv", GOOD, ["--target", "Class"], ["--target", "'Class'", "not found"]),
+    ("groups_single.csv", "a,g,class\n" + _rows(12, lambda i: f"{i},artist1,{'xy'[i % 2]}"), ["--groups", "g"],
+     ["--groups", "'g'", "single group 'artist1'"]),
+    ("groups_gap.csv", "a,g,class\n" + _rows(12, lambda i: f"{i},{'' if i == 5 else i % 4},{'xy'[i % 2]}"), ["--groups", "g"],
+     ["--groups", "'g'", "no value in data row 6"]),
     ("wide_few_rows.csv", _wide(10_000, 3), [], ["only 3 labelled rows"]),
     ("target_empty.csv", "a,class\n" + "1,\n" * 8, [], ["target column 'class' is empty"]),
     ("only_target.csv", "class\n" + "x\ny\n" * 5, [], ["no feature columns"]),
@@ -90,8 +120,11 @@ def test_bad_table_one_line_exit_2(tmp_path, capsys, name, content, args, words)
     assert len(lines) == 1, err
     assert "Traceback" not in err
     assert lines[0].startswith("abauto: error:")
+    if name not in OPTION_ONLY:
+        assert str(path) in lines[0], lines[0]
     for word in words:
         assert word in lines[0], lines[0]
+    assert out == ""
     assert not out_dir.exists(), "no run folder may be left behind on bad input"
 
 
@@ -177,3 +210,4 @@ def test_read_table_on_random_bytes_property(tmp_path, blob):
         read_table(path)
     except DataError as exc:
         assert "\n" not in str(exc)
+
