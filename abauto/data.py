@@ -6,6 +6,7 @@ and the column, row or value at fault; the CLI prints it and exits with code 2.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import warnings
@@ -72,7 +73,48 @@ FRAME_LOADERS: list[tuple[Callable[[Path], bool], Callable[..., pd.DataFrame]]] 
 FRAME_LOADERS.append(__import__("abauto.acousticbrainz", fromlist=["FRAME_LOADER"]).FRAME_LOADER)  # folders/tars/bulk JSON of AcousticBrainz low-level documents
 
 
+# File signatures of formats that are not text tables, with what to do instead.
+SIGNATURES = {
+    b"\x1f\x8b": "gzip-compressed data; decompress it first (gunzip)",
+    b"BZh": "bzip2-compressed data; decompress it first (bunzip2)",
+    b"\xfd7zXZ\x00": "xz-compressed data; decompress it first (unxz)",
+    b"\x28\xb5\x2f\xfd": "zstd-compressed data; decompress it first (unzstd)",
+    b"PK\x03\x04": "a ZIP archive (an Excel .xlsx workbook?); export the sheet as CSV or unzip it",
+    b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1": "an Excel .xls workbook; export the sheet as CSV",
+    b"PAR1": "a parquet file; name it .parquet",
+}
+
+
+def _open(path: Path) -> bytes | None:
+    """The file's bytes (``None`` for parquet, read by pandas), refusing what is no table file."""
+    try:
+        if not path.exists():
+            raise DataError(f"{path}: no such file")
+        if path.is_dir():
+            raise DataError(f"{path}: is a folder; give a CSV, TSV or parquet file (or --groundtruth for low-level JSON)")
+        if path.stat().st_size == 0:
+            raise DataError(f"{path}: file is empty")
+        if path.suffix.lower() in {".parquet", ".pq"}:
+            with path.open("rb"):  # unreadable files fail here with their reason
+                return None
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    for magic, what in SIGNATURES.items():
+        if raw.startswith(magic):
+            raise DataError(f"{path}: is {what}")
+    return raw
+
+
 def _decode(path: Path, raw: bytes) -> str:
+    """UTF-8 (a BOM is dropped), or UTF-16 when the file starts with its BOM (Excel's "Unicode text")."""
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError:
+            raise DataError(f"{path}: starts with a UTF-16 byte order mark but is not valid UTF-16") from None
+    if b"\x00" in raw[:65536]:
+        raise DataError(f"{path}: binary content (NUL bytes); expected a CSV/TSV text table")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -91,23 +133,9 @@ def _sniff_delimiter(path: Path, header: str) -> str:
 def read_table(path: str | Path) -> pd.DataFrame:
     """Read CSV/TSV (delimiter sniffed from the header) or parquet, refusing broken files."""
     path = Path(path)
-    if not path.exists():
-        raise DataError(f"{path}: no such file")
-    if path.is_dir():
-        raise DataError(f"{path}: is a folder; give a CSV, TSV or parquet file (or --groundtruth for low-level JSON)")
-    if path.stat().st_size == 0:
-        raise DataError(f"{path}: file is empty")
-    if path.suffix.lower() in {".parquet", ".pq"}:
-        try:
-            frame = pd.read_parquet(path)
-        except Exception as exc:
-            raise DataError(f"{path}: not a readable parquet file ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})") from None
-        _check_columns(path, [str(c) for c in frame.columns])
-        frame.columns = [str(c) for c in frame.columns]
-        return frame
-    raw = path.read_bytes()
-    if b"\x00" in raw[:65536]:
-        raise DataError(f"{path}: binary content (NUL bytes); expected a CSV/TSV text table")
+    raw = _open(path)
+    if raw is None:
+        return _read_parquet(path)
     text = _decode(path, raw)
     if not text.strip():
         raise DataError(f"{path}: file is empty")
@@ -126,6 +154,25 @@ def read_table(path: str | Path) -> pd.DataFrame:
         raise DataError(f"{path}: malformed table: {str(exc).strip().splitlines()[0][:160]}") from None
     if frame.empty:
         raise DataError(f"{path}: header only, no data rows")
+    return frame
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    """A parquet table; column names must be flat (numbers become text), values scalars."""
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as exc:
+        raise DataError(f"{path}: not a readable parquet file ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})") from None
+    if isinstance(frame.columns, pd.MultiIndex):
+        raise DataError(f"{path}: column {frame.columns[0]!r} has a name of several levels; flatten the column names")
+    _check_columns(path, [str(c) for c in frame.columns])
+    frame.columns = [str(c) for c in frame.columns]
+    for col in frame.columns[frame.dtypes.to_numpy() == object]:
+        nested = frame[col].map(lambda v: isinstance(v, (list, tuple, dict, set, np.ndarray)))
+        if nested.any():
+            row = int(np.argmax(nested.to_numpy()))
+            raise DataError(f"{path}: column {col!r} holds {type(frame[col].iloc[row]).__name__} values "
+                            f"(data row {row + 1}); give one scalar per cell (flatten nested columns)")
     return frame
 
 

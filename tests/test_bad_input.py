@@ -4,6 +4,9 @@ correctly."""
 
 from __future__ import annotations
 
+import gzip
+import os
+import zipfile
 
 import numpy as np
 import pandas as pd
@@ -50,6 +53,27 @@ def _rows(n: int, line=lambda i: f"{i},{i % 3},{'xy'[i % 2]}") -> str:
     return "".join(line(i) + "\n" for i in range(n))
 
 
+def _parquet(frame_factory):
+    return lambda path: frame_factory().to_parquet(path)
+
+
+def _nested_parquet():
+    return pd.DataFrame({"a": range(12), "tags": [[1, 2], [3]] * 6, "class": ["x", "y"] * 6})
+
+
+def _multilevel_parquet():
+    frame = pd.DataFrame({("f", "a"): range(12), ("f", "b"): range(12), ("y", "class"): ["x", "y"] * 6})
+    frame.columns = pd.MultiIndex.from_tuples(frame.columns)
+    return frame
+
+
+def _xlsx(path):
+    """What Excel writes (a ZIP of XML parts), saved under a .csv name."""
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("xl/workbook.xml", "<workbook/>")
+
+
 # Cases refused for an option, not for the file: their message need not name the file.
 OPTION_ONLY = {"bad_outer.csv", "bad_holdout.csv", "bad_metric.csv", "bad_sampler.csv", "bad_plugin.csv",
                "grid_without_grid.csv"}
@@ -80,6 +104,17 @@ CASES = [
     ("garbage.csv", b"\x89PNG\r\n\x1a\n" + b"\xff\xfe" * 100, [], ["undecodable"]),
     ("ragged.csv", "a,b,class\n1,2,x\n1,2,3,4,5,y\n" + "1,2,x\n" * 5, [], ["malformed"]),
     ("long_line.csv", "a,b,class\n" + "1,2,x\n" * 5 + ",".join(["9"] * 200_000) + "\n", [], ["malformed"]),
+    # files that are not text tables
+    ("gzip_named.csv", gzip.compress(GOOD.encode()), [], ["gzip-compressed", "decompress"]),
+    ("excel_named.csv", _xlsx, [], ["Excel .xlsx"]),
+    ("xls_named.csv", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504), [], ["Excel .xls"]),
+    ("parquet_named.csv", _parquet(lambda: pd.DataFrame({"a": range(12), "class": ["x", "y"] * 6})), [],
+     ["parquet file", "name it .parquet"]),
+    ("utf16_without_bom.csv", GOOD.encode("utf-16-le"), [], ["binary"]),
+    ("bad_utf16.csv", b"\xff\xfe" + b"a\x00,\x00\x00\xd8", [], ["UTF-16"]),
+    # parquet files pandas reads but abauto cannot use as they are
+    ("nested.parquet", _parquet(_nested_parquet), [], ["column 'tags'", "flatten"]),
+    ("multilevel_names.parquet", _parquet(_multilevel_parquet), [], ["several levels", "('f', 'a')"]),
     # cells: whitespace only, '?' only, a regression target, a label per row
     ("whitespace_cells.csv", "a,b,class\n" + _rows(12, lambda i: f"{i},   ,{'xy'[i % 2]}"), [], ["column 'b'", "no values"]),
     ("target_whitespace.csv", "a,class\n" + _rows(8, lambda i: f"{i},  "), [], ["target column 'class' is empty"]),
@@ -128,6 +163,31 @@ def test_bad_table_one_line_exit_2(tmp_path, capsys, name, content, args, words)
     assert not out_dir.exists(), "no run folder may be left behind on bad input"
 
 
+def test_unreadable_file(tmp_path, capsys):
+    path = _write(tmp_path, "locked.csv", GOOD)
+    path.chmod(0)
+    try:
+        if os.access(path, os.R_OK):
+            pytest.skip("running as root: a file without read permission is still readable")
+        code, _, err = run_cli(["search", str(path), "--quiet", "--out", str(tmp_path / "run")], capsys)
+    finally:
+        path.chmod(0o644)
+    assert code == 2 and err.startswith(f"abauto: error: {path}: cannot read it") and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "run").exists()
+
+
+def test_unreadable_file_reason_is_reported(tmp_path, monkeypatch):
+    """The same refusal where permissions cannot be taken away (root): any OSError names its reason."""
+    path = _write(tmp_path, "t.csv", GOOD)
+
+    def refuse(self):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(type(path), "read_bytes", refuse)
+    with pytest.raises(DataError, match=r"t\.csv: cannot read it \(Permission denied\)"):
+        read_table(path)
+
+
 def test_other_bad_inputs(tmp_path, capsys):
     missing = tmp_path / "nope.csv"
     code, _, err = run_cli(["search", str(missing), "--quiet"], capsys)
@@ -159,6 +219,27 @@ def test_unusual_but_valid_tables_are_read(tmp_path, content, sep_note):
     assert list(frame.columns) == ["a", "b", "class"], sep_note
     ds = dataset_from_frame(frame, path)
     assert ds.target == "class" and len(ds.y) == len(frame)
+
+
+# (id, file name, content, expected columns {name: values}, words of a note or None)
+READ_AS = [
+    ("utf16_excel_unicode_text", "t.txt", ("a\tb\tclass\n1\t2\tx\n3\t4\ty\n").encode("utf-16"), {"a": [1, 3]}, None),
+    ("parquet_number_names", "t.parquet", _parquet(lambda: pd.DataFrame({0: [1, 2], 1: ["x", "y"]})),
+     {"0": [1, 2], "1": ["x", "y"]}, None),
+]
+
+
+@pytest.mark.parametrize("name,content,expected,note", [r[1:] for r in READ_AS], ids=[r[0] for r in READ_AS])
+def test_tables_read_as_meant(tmp_path, name, content, expected, note):
+    """Valid tables that pandas alone misreads (or that need a note) give exactly these values."""
+    path = _write(tmp_path, name, content)
+    frame = read_table(path)
+    for column, values in expected.items():
+        got = frame[column].tolist()
+        assert [None if pd.isna(v) else v for v in got] == values, (column, got)
+        assert all(type(v) is str for v in got if not pd.isna(v)) or pd.api.types.is_numeric_dtype(frame[column])
+    notes = " ".join(frame.attrs.get("notes", []))
+    assert (note in notes) if note else not notes, notes
 
 
 def test_few_members_lowers_folds_with_a_note(tmp_path):
