@@ -9,6 +9,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 import warnings
 from collections import Counter
 from dataclasses import dataclass, field
@@ -130,8 +131,84 @@ def _sniff_delimiter(path: Path, header: str) -> str:
     return best if counts[best] else ","
 
 
+@dataclass
+class _Layout:
+    """What the ``csv`` module makes of a text table's records (see :func:`_check_rows`)."""
+
+    header: list[str]
+    width: int  # number of columns: the header's fields, less a line-ending delimiter
+    repeats: list[int] = field(default_factory=list)  # data rows (0-based) that repeat the header
+
+    @property
+    def columns(self) -> list[str]:
+        """The column names, without surrounding spaces ('class ' is 'class')."""
+        return [c.strip() for c in self.header[: self.width]]
+
+
+def _blank(row: list[str]) -> bool:
+    return not row or (len(row) == 1 and not row[0].strip())  # pandas skips these lines too
+
+
+def _malformed(start: int, end: int, row: list[str], width: int, hint: str) -> str:
+    if end > start:  # a quoted value ran over lines: most likely a quote that is never closed
+        hint = f"its quoted value runs from line {start} to line {end}: a quote that is never closed?"
+    fields = f"{len(row)} field{'s' if len(row) != 1 else ''}"
+    return f"malformed row at line {start}: {fields} where the header has {width} ({hint})"
+
+
+def _check_rows(path: Path, text: str, sep: str) -> _Layout:
+    """Split the text into records with ``csv`` (same delimiter and quoting as the pandas read) and
+    refuse any record whose number of fields differs from the header's.
+
+    pandas would take the extra fields of long rows as an index (shifting every column) and fill
+    short rows with missing values, both silently; a short row cannot be told apart from missing
+    values, and a missing value still has its delimiter (``1,,x``), so both are refused with the
+    line number. A delimiter at the end of every line is fine: empty extra fields are ignored, and
+    a header ending in a delimiter has no extra column when no row has a value there. Lines that
+    repeat the header (concatenated files) are noted so the caller drops them."""
+    limit = csv.field_size_limit()
+    csv.field_size_limit(max(limit, len(text) + 1))  # a quoted field may be long; pandas reads it
+    try:
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, skipinitialspace=True)
+        header: list[str] | None = None
+        width, names, repeats, row_index, line = 0, [], [], 0, 1
+        for row in reader:
+            start, line = line, reader.line_num + 1  # a quoted field may span several lines
+            if _blank(row):
+                continue
+            if header is None:
+                header = row
+                width = len(row) - 1 if len(row) > 1 and not row[-1].strip() else len(row)
+                names = [c.strip() for c in row[:width]]
+                continue
+            if len(row) < width:
+                other = [d for d in DELIMITERS if d != sep and len(row) == 1 and d in row[0]]
+                hint = (f"the header is separated by {sep!r}, this line by {other[0]!r}" if other else
+                        f"a missing value still needs its delimiter, e.g. 1{sep}{sep}x")
+                raise DataError(f"{path}: {_malformed(start, line - 1, row, width, hint)}")
+            if any(f.strip() for f in row[width:]):
+                if width < len(header) and len(row) == len(header):
+                    raise DataError(f"{path}: column {len(header)} has no name (line {start} has a value in it)")
+                hint = f"quote values that contain {sep!r}"
+                raise DataError(f"{path}: {_malformed(start, line - 1, row, width, hint)}")
+            if row[0].strip() == names[0] and [f.strip() for f in row[:width]] == names:
+                repeats.append(row_index)
+            row_index += 1
+    except csv.Error as exc:
+        raise DataError(f"{path}: malformed table at line {reader.line_num}: {exc}") from None
+    finally:
+        csv.field_size_limit(limit)
+    if header is None:
+        raise DataError(f"{path}: file is empty")
+    return _Layout(header=header, width=width, repeats=repeats)
+
+
 def read_table(path: str | Path) -> pd.DataFrame:
-    """Read CSV/TSV (delimiter sniffed from the header) or parquet, refusing broken files."""
+    """Read CSV/TSV (delimiter sniffed from the header) or parquet, refusing broken files.
+
+    Text tables are checked record by record (:func:`_check_rows`) and header lines repeated
+    inside the file are dropped. What was changed is listed in ``frame.attrs["notes"]``;
+    :func:`dataset_from_frame` passes it on."""
     path = Path(path)
     raw = _open(path)
     if raw is None:
@@ -141,20 +218,32 @@ def read_table(path: str | Path) -> pd.DataFrame:
         raise DataError(f"{path}: file is empty")
     header = text.lstrip().splitlines()[0]
     sep = _sniff_delimiter(path, header)
-    try:
-        columns = next(csv.reader([header], delimiter=sep))
-    except csv.Error as exc:
-        raise DataError(f"{path}: unreadable header ({exc})") from None
-    _check_columns(path, columns)
+    if re.fullmatch(r"sep=.", header):  # Excel's "sep=;" first line names the delimiter
+        sep = header[4]
+        text = text[text.index(header) + len(header):]  # its line stays, blank, so line numbers hold
+    layout = _check_rows(path, text, sep)
+    frame = _frame(path, text, sep, layout)
+    _check_columns(path, layout.columns)
+    notes = [f"dropped {len(layout.repeats)} line(s) repeating the header (concatenated files?)"] * bool(layout.repeats)
+    frame.attrs["notes"] = notes
+    return frame
+
+
+def _frame(path: Path, text: str, sep: str, layout: _Layout, **options) -> pd.DataFrame:
+    """The pandas read of a checked text table: the header's columns, without repeated headers."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            frame = pd.read_csv(io.StringIO(text), sep=sep, skipinitialspace=True, low_memory=False)
+            frame = pd.read_csv(io.StringIO(text), sep=sep, skipinitialspace=True, index_col=False,
+                                low_memory=False, **options)
     except (pd.errors.ParserError, csv.Error, ValueError) as exc:
         raise DataError(f"{path}: malformed table: {str(exc).strip().splitlines()[0][:160]}") from None
+    frame = frame.iloc[:, : layout.width]
+    if layout.repeats:
+        frame = frame.drop(index=layout.repeats).reset_index(drop=True)
     if frame.empty:
         raise DataError(f"{path}: header only, no data rows")
-    return frame
+    return frame.set_axis(layout.columns, axis=1)
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
@@ -218,8 +307,10 @@ def dataset_from_frame(frame: pd.DataFrame, path: str | Path, target: str | None
     """Validate a frame holding features and a label column, and split it into a Dataset.
 
     The columns named by ``drop``, ``ids`` and ``groups`` must exist and differ from the target;
-    ``groups`` needs a group for every row and at least two groups."""
+    ``groups`` needs a group for every row and at least two groups. Notes that :func:`read_table`
+    left in ``frame.attrs["notes"]`` come first in the Dataset's notes."""
     path = Path(path)
+    notes = list(frame.attrs.get("notes", []))
     frame = frame.reset_index(drop=True)  # row i is data row i + 1 (a parquet may bring its own index)
     columns = [str(c) for c in frame.columns]
     frame.columns = columns
@@ -233,7 +324,6 @@ def dataset_from_frame(frame: pd.DataFrame, path: str | Path, target: str | None
                 raise DataError(f"{path}: {option} column {n!r} is the target column; choose another --target or leave it out")
     labels = frame[target]
     missing = labels.isna() | (labels.astype(str).str.strip() == "")
-    notes = []
     if missing.all():
         raise DataError(f"{path}: target column {target!r} is empty")
     if missing.any():

@@ -102,8 +102,21 @@ CASES = [
     ("latin1.csv", b"a,b,class\n" + b"1,caf\xe9,x\n2,d,y\n" * 5, [], ["undecodable byte 0xe9", "line 2"]),
     ("binary.csv", bytes(range(256)) * 40, [], ["binary"]),
     ("garbage.csv", b"\x89PNG\r\n\x1a\n" + b"\xff\xfe" * 100, [], ["undecodable"]),
-    ("ragged.csv", "a,b,class\n1,2,x\n1,2,3,4,5,y\n" + "1,2,x\n" * 5, [], ["malformed"]),
-    ("long_line.csv", "a,b,class\n" + "1,2,x\n" * 5 + ",".join(["9"] * 200_000) + "\n", [], ["malformed"]),
+    ("ragged.csv", "a,b,class\n1,2,x\n1,2,3,4,5,y\n" + "1,2,x\n" * 5, [], ["line 3", "6 fields where the header has 3"]),
+    ("long_line.csv", "a,b,class\n" + "1,2,x\n" * 5 + ",".join(["9"] * 200_000) + "\n", [], ["line 7", "200000 fields"]),
+    # rows with more fields than the header: pandas took the first fields as an index, shifting columns
+    ("extra_fields_every_row.csv", "a,b,class\n" + _rows(12, lambda i: f"{i},{i % 3},{i},{'xy'[i % 2]}"), [],
+     ["malformed row at line 2", "4 fields where the header has 3"]),
+    ("extra_field_late.csv", "a,b,class\n" + _rows(8) + "8,2,extra,x\n" + _rows(4), [], ["line 10", "4 fields"]),
+    ("extra_unquoted_comma.csv", "name,b,class\n" + _rows(6, lambda i: f"n{i},{i},{'xy'[i % 2]}")
+     + "Smith, John,3,x\n", [], ["line 8", "quote values that contain ','"]),
+    ("short_row.csv", "a,b,class\n" + _rows(3) + "4,1\n" + _rows(8), [], ["line 5", "2 fields where the header has 3"]),
+    ("truncated_last_line.csv", "a,b,class\n" + _rows(12) + "12,", [], ["line 14", "2 fields"]),
+    ("unclosed_quote.csv", 'a,b,class\n1,2,x\n2,"3,y\n' + _rows(10), [], ["line 3", "never closed"]),
+    ("value_under_blank_name.csv", "a,b,class,\n" + _rows(6, lambda i: f"{i},{i},{'xy'[i % 2]},") + "1,2,x,7\n", [],
+     ["column 4 has no name", "line 8"]),
+    ("delimiter_mismatch.csv", "a;b;class\n" + _rows(12), [], ["line 2", "separated by ';'", "by ','"]),
+    ("excel_sep_line_short_row.csv", "sep=;\na;b;class\n1;2;x\n3;4\n", [], ["line 4", "2 fields"]),
     # files that are not text tables
     ("gzip_named.csv", gzip.compress(GOOD.encode()), [], ["gzip-compressed", "decompress"]),
     ("excel_named.csv", _xlsx, [], ["Excel .xlsx"]),
@@ -112,6 +125,7 @@ CASES = [
      ["parquet file", "name it .parquet"]),
     ("utf16_without_bom.csv", GOOD.encode("utf-16-le"), [], ["binary"]),
     ("bad_utf16.csv", b"\xff\xfe" + b"a\x00,\x00\x00\xd8", [], ["UTF-16"]),
+    ("only_repeated_headers.csv", "a,b,class\n" + "a,b,class\n" * 5, [], ["header only"]),
     # parquet files pandas reads but abauto cannot use as they are
     ("nested.parquet", _parquet(_nested_parquet), [], ["column 'tags'", "flatten"]),
     ("multilevel_names.parquet", _parquet(_multilevel_parquet), [], ["several levels", "('f', 'a')"]),
@@ -212,6 +226,9 @@ def test_other_bad_inputs(tmp_path, capsys):
     ("a;b;class\n" + "1;2;x\n2;3;y\n" * 3, "semicolons"),
     ('a,b,class\n1,"two\nlines",x\n2,"z",y\n' + '3,"z",x\n4,"w",y\n' * 2, "quoted newline"),
     ("a\tb\tclass\n" + "1\t2\tx\n2\t3\ty\n" * 3, "tabs"),
+    ("a,b,class\r\n1,2,x\r2,3,y\n1,2,x\r\n2,3,y\r4,5,x\n6,7,y", "mixed line endings, no final newline"),
+    ('a,b,class\n1,"x, ""quoted""\nand more",x\n' + '2,"a,b,c",y\n' * 5, "delimiters, quotes, newline in a field"),
+    ("\n\n a , b ,  class \n" + "1,2,x\n2,3,y\n" * 3, "blank lines and spaces around names"),
 ])
 def test_unusual_but_valid_tables_are_read(tmp_path, content, sep_note):
     path = _write(tmp_path, "t.csv", content)
@@ -223,6 +240,9 @@ def test_unusual_but_valid_tables_are_read(tmp_path, content, sep_note):
 
 # (id, file name, content, expected columns {name: values}, words of a note or None)
 READ_AS = [
+    ("trailing_delimiter_rows", "t.csv", "a,b,class\n1,2,x,\n3,4,y,\n", {"a": [1, 3], "b": [2, 4]}, None),
+    ("trailing_delimiter_everywhere", "t.csv", "a,b,class,\n1,2,x,\n3,4,y,\n", {"a": [1, 3], "class": ["x", "y"]}, None),
+    ("trailing_empty_value", "t.csv", "a,b,class\n1,,x\n3,4,\n", {"a": [1, 3], "b": [None, 4.0]}, None),
     ("utf16_excel_unicode_text", "t.txt", ("a\tb\tclass\n1\t2\tx\n3\t4\ty\n").encode("utf-16"), {"a": [1, 3]}, None),
     ("parquet_number_names", "t.parquet", _parquet(lambda: pd.DataFrame({0: [1, 2], 1: ["x", "y"]})),
      {"0": [1, 2], "1": ["x", "y"]}, None),
