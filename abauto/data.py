@@ -20,7 +20,9 @@ import numpy as np
 import pandas as pd
 
 TABLE_SUFFIXES = {".csv", ".tsv", ".txt", ".parquet", ".pq"}
-DELIMITERS = ",;\t|"
+# Delimiters tried on the header; on a tie the earlier wins: a comma is the likeliest character
+# inside the names or values of a tab- or ';'-separated file (decimal commas), not the reverse.
+DELIMITERS = "\t;|,"
 # A text column counts as "numeric with stray text" (an error) when at least this share of its values parse.
 NUMERIC_SHARE = 0.5
 
@@ -84,6 +86,8 @@ SIGNATURES = {
     b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1": "an Excel .xls workbook; export the sheet as CSV",
     b"PAR1": "a parquet file; name it .parquet",
 }
+# A number as a header field would be written, with either decimal mark ('5.1', '-3', '1,5', '2e3').
+NUMBER_LIKE = re.compile(r"[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?")
 
 
 def _open(path: Path) -> bytes | None:
@@ -124,6 +128,7 @@ def _decode(path: Path, raw: bytes) -> str:
 
 
 def _sniff_delimiter(path: Path, header: str) -> str:
+    """Tab for .tsv, else the delimiter the header line holds most of (see :data:`DELIMITERS`)."""
     if path.suffix.lower() == ".tsv":
         return "\t"
     counts = {d: header.count(d) for d in DELIMITERS}
@@ -206,9 +211,9 @@ def _check_rows(path: Path, text: str, sep: str) -> _Layout:
 def read_table(path: str | Path) -> pd.DataFrame:
     """Read CSV/TSV (delimiter sniffed from the header) or parquet, refusing broken files.
 
-    Text tables are checked record by record (:func:`_check_rows`) and header lines repeated
-    inside the file are dropped. What was changed is listed in ``frame.attrs["notes"]``;
-    :func:`dataset_from_frame` passes it on."""
+    Text tables are checked record by record (:func:`_check_rows`), their first line must be a
+    header (:func:`_check_header`), and header lines repeated inside the file are dropped. What was
+    changed is listed in ``frame.attrs["notes"]``; :func:`dataset_from_frame` passes it on."""
     path = Path(path)
     raw = _open(path)
     if raw is None:
@@ -223,6 +228,7 @@ def read_table(path: str | Path) -> pd.DataFrame:
         text = text[text.index(header) + len(header):]  # its line stays, blank, so line numbers hold
     layout = _check_rows(path, text, sep)
     frame = _frame(path, text, sep, layout)
+    _check_header(path, layout.columns, frame)
     _check_columns(path, layout.columns)
     notes = [f"dropped {len(layout.repeats)} line(s) repeating the header (concatenated files?)"] * bool(layout.repeats)
     frame.attrs["notes"] = notes
@@ -273,6 +279,30 @@ def _check_columns(path: Path, columns: Sequence[str]) -> None:
     dup = [c for c, n in Counter(stripped).items() if n > 1]
     if dup:
         raise DataError(f"{path}: duplicate column name {dup[0]!r}")
+
+
+def _check_header(path: Path, header: Sequence[str], frame: pd.DataFrame) -> None:
+    """Refuse a first line that is data, not a header (a headerless file loses its first row and
+    gets numbers for column names).
+
+    A header field looks like data when it is a number ('5.1', '1,5') or a value that occurs in its
+    own column below; the line is data when every field looks like data, except column numbers
+    (0..n-1 or 1..n, as tools write for unnamed columns). One real name ('class') makes it a header."""
+    names = [c.strip() for c in header]
+
+    def data_like(i: int, name: str) -> bool:
+        if NUMBER_LIKE.fullmatch(name):
+            return True
+        column = frame.iloc[:, i]
+        return not pd.api.types.is_numeric_dtype(column.dtype) and bool((column.astype(str).str.strip() == name).any())
+
+    if not all(names) or not all(data_like(i, n) for i, n in enumerate(names)):
+        return
+    numbers = [int(n) for n in names if n.isdigit()]
+    if numbers in (list(range(len(names))), list(range(1, len(names) + 1))):
+        return
+    raise DataError(f"{path}: the first line looks like data, not a header (every field is a number or a value "
+                    f"of its column, e.g. {names[0]!r}); add a header line naming the columns")
 
 
 def _numeric_or_categorical(path: Path, frame: pd.DataFrame) -> list[str]:

@@ -78,6 +78,8 @@ def _xlsx(path):
 OPTION_ONLY = {"bad_outer.csv", "bad_holdout.csv", "bad_metric.csv", "bad_sampler.csv", "bad_plugin.csv",
                "grid_without_grid.csv"}
 
+IRIS_ROWS = "5.1,3.5,1.4,0.2,setosa\n4.9,3.0,1.4,0.2,setosa\n7.0,3.2,4.7,1.4,versicolor\n6.4,3.2,4.5,1.5,versicolor\n" * 3
+
 
 # (file name, content, extra CLI args, words the one-line error must contain)
 CASES = [
@@ -117,6 +119,11 @@ CASES = [
      ["column 4 has no name", "line 8"]),
     ("delimiter_mismatch.csv", "a;b;class\n" + _rows(12), [], ["line 2", "separated by ';'", "by ','"]),
     ("excel_sep_line_short_row.csv", "sep=;\na;b;class\n1;2;x\n3;4\n", [], ["line 4", "2 fields"]),
+    # a first line that is data: the first row was lost and the columns were named '5.1', '3.5', ...
+    ("headerless_numbers.csv", _rows(12, lambda i: f"{i}.5,{i % 3}.25,{i % 2}"), [], ["first line looks like data", "'0.5'"]),
+    ("headerless_uci.csv", IRIS_ROWS, [], ["first line looks like data", "add a header"]),
+    ("headerless_semicolons.csv", IRIS_ROWS.replace(",", ";").replace(".", ","), [], ["first line looks like data", "'5,1'"]),
+    ("headerless_repeated_values.csv", "1,1,x\n" + _rows(12), [], ["first line looks like data"]),
     # files that are not text tables
     ("gzip_named.csv", gzip.compress(GOOD.encode()), [], ["gzip-compressed", "decompress"]),
     ("excel_named.csv", _xlsx, [], ["Excel .xlsx"]),
@@ -243,6 +250,8 @@ READ_AS = [
     ("trailing_delimiter_rows", "t.csv", "a,b,class\n1,2,x,\n3,4,y,\n", {"a": [1, 3], "b": [2, 4]}, None),
     ("trailing_delimiter_everywhere", "t.csv", "a,b,class,\n1,2,x,\n3,4,y,\n", {"a": [1, 3], "class": ["x", "y"]}, None),
     ("trailing_empty_value", "t.csv", "a,b,class\n1,,x\n3,4,\n", {"a": [1, 3], "b": [None, 4.0]}, None),
+    ("column_numbers_header", "t.csv", "0,1,2\n5,6,x\n7,8,y\n", {"0": [5, 7], "2": ["x", "y"]}, None),
+    ("numbers_with_a_real_name", "t.csv", "1,2,class\n5,6,7\n7,8,9\n", {"1": [5, 7], "class": [7, 9]}, None),
     ("utf16_excel_unicode_text", "t.txt", ("a\tb\tclass\n1\t2\tx\n3\t4\ty\n").encode("utf-16"), {"a": [1, 3]}, None),
     ("parquet_number_names", "t.parquet", _parquet(lambda: pd.DataFrame({0: [1, 2], 1: ["x", "y"]})),
      {"0": [1, 2], "1": ["x", "y"]}, None),
