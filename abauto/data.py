@@ -18,6 +18,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
+from pandas.io.parsers.readers import STR_NA_VALUES  # read_csv's default na_values
 
 TABLE_SUFFIXES = {".csv", ".tsv", ".txt", ".parquet", ".pq"}
 # Delimiters tried on the header; on a tie the earlier wins: a comma is the likeliest character
@@ -86,8 +87,15 @@ SIGNATURES = {
     b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1": "an Excel .xls workbook; export the sheet as CSV",
     b"PAR1": "a parquet file; name it .parquet",
 }
+# Cells read as missing besides pandas' defaults ('', NA, NaN, null, ...): '?' is the missing-value
+# mark of UCI and Weka files. Surrounding spaces never count, so ' NA ' is missing too.
+MISSING_TOKENS = frozenset(STR_NA_VALUES) | {"?"}
 # A number as a header field would be written, with either decimal mark ('5.1', '-3', '1,5', '2e3').
 NUMBER_LIKE = re.compile(r"[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?")
+# Numbers with a decimal comma and optional '.' thousands groups ('1,5', '-0,25', '1.234,5', '1.234').
+DECIMAL_COMMA = r"[+-]?(?:[1-9]\d{0,2}(?:\.\d{3})+|\d+)(?:,\d+)?(?:[eE][+-]?\d+)?"
+# Numbers with a decimal point and ',' thousands groups ('1,234', '1,234,567.5').
+THOUSANDS_COMMA = r"[+-]?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?(?:[eE][+-]?\d+)?"
 
 
 def _open(path: Path) -> bytes | None:
@@ -212,8 +220,10 @@ def read_table(path: str | Path) -> pd.DataFrame:
     """Read CSV/TSV (delimiter sniffed from the header) or parquet, refusing broken files.
 
     Text tables are checked record by record (:func:`_check_rows`), their first line must be a
-    header (:func:`_check_header`), and header lines repeated inside the file are dropped. What was
-    changed is listed in ``frame.attrs["notes"]``; :func:`dataset_from_frame` passes it on."""
+    header (:func:`_check_header`), header lines repeated inside the file are dropped, and text
+    cells are cleaned up and read as numbers where they are numbers (:func:`_clean_text_columns`:
+    surrounding spaces, '?' as missing, decimal commas, thousands separators). What was changed
+    is listed in ``frame.attrs["notes"]``; :func:`dataset_from_frame` passes it on."""
     path = Path(path)
     raw = _open(path)
     if raw is None:
@@ -231,6 +241,7 @@ def read_table(path: str | Path) -> pd.DataFrame:
     _check_header(path, layout.columns, frame)
     _check_columns(path, layout.columns)
     notes = [f"dropped {len(layout.repeats)} line(s) repeating the header (concatenated files?)"] * bool(layout.repeats)
+    frame = _clean_text_columns(path, text, sep, layout, frame, notes)
     frame.attrs["notes"] = notes
     return frame
 
@@ -281,6 +292,35 @@ def _check_columns(path: Path, columns: Sequence[str]) -> None:
         raise DataError(f"{path}: duplicate column name {dup[0]!r}")
 
 
+def _is_text(series: pd.Series) -> bool:
+    return pd.api.types.is_string_dtype(series.dtype) or series.dtype == object
+
+
+def _missing_as_nan(series: pd.Series) -> pd.Series:
+    """Text cells without surrounding spaces; :data:`MISSING_TOKENS` become missing."""
+    stripped = series.str.strip()
+    return stripped.where(~stripped.isin(MISSING_TOKENS))
+
+
+def _share(series: pd.Series, pattern: str) -> float:
+    """The share of the present (non-missing) values that match ``pattern`` (0 if none)."""
+    present = series.dropna()
+    return float(present.astype(str).str.fullmatch(pattern).mean()) if len(present) else 0.0
+
+
+def _all_match(series: pd.Series, pattern: str) -> bool:
+    return _share(series, pattern) == 1.0
+
+
+def _to_number(series: pd.Series) -> pd.Series:
+    return pd.to_numeric(series.astype(object).where(series.notna(), None))
+
+
+def _names(columns: Sequence[str]) -> str:
+    shown = ", ".join(repr(c) for c in columns[:5])
+    return f"column{'s' if len(columns) > 1 else ''} {shown}{', ...' if len(columns) > 5 else ''}"
+
+
 def _check_header(path: Path, header: Sequence[str], frame: pd.DataFrame) -> None:
     """Refuse a first line that is data, not a header (a headerless file loses its first row and
     gets numbers for column names).
@@ -305,8 +345,62 @@ def _check_header(path: Path, header: Sequence[str], frame: pd.DataFrame) -> Non
                     f"of its column, e.g. {names[0]!r}); add a header line naming the columns")
 
 
-def _numeric_or_categorical(path: Path, frame: pd.DataFrame) -> list[str]:
-    """Convert number-like text columns to numbers; return the truly categorical columns."""
+def _clean_text_columns(path: Path, text: str, sep: str, layout: _Layout, frame: pd.DataFrame,
+                        notes: list[str]) -> pd.DataFrame:
+    """Strip the spaces around text cells, read :data:`MISSING_TOKENS` as missing, and read text
+    columns of numbers as numbers.
+
+    Numbers are read by the file's decimal mark: a file separated by ';', tab or '|' in which a
+    column holds decimal commas ('1,5') uses the decimal comma, with '.' as thousands separator
+    (Excel's convention where ',' is the decimal mark); the file is then read again as text so
+    that '1.234' becomes 1234, not 1.234. Otherwise the decimal mark is '.', and a column whose
+    numbers have ',' thousands groups ('1,234,567') is read without them. In a comma-separated
+    file, quoted decimal commas ('"1,5"') could as well be lists, so they are refused."""
+    text_cols = [c for c in frame.columns if _is_text(frame[c])]
+    cleaned = {c: _missing_as_nan(frame[c]) for c in text_cols}
+    decimal_comma = sep != "," and any(_share(s, DECIMAL_COMMA) >= NUMERIC_SHARE
+                                       and s.str.contains(",", regex=False).any() for s in cleaned.values())
+    if decimal_comma:
+        frame = _frame(path, text, sep, layout, dtype=str)
+        text_cols = list(frame.columns)
+        cleaned = {c: _missing_as_nan(frame[c]) for c in text_cols}
+    question = sum(int((frame[c].astype(str).str.strip() == "?").sum()) for c in text_cols)
+    if question:
+        notes.append(f"read {question} '?' cell(s) as missing")
+    comma_cols, thousands_cols = [], []
+    for col, s in cleaned.items():
+        present = s.dropna()
+        if decimal_comma and _all_match(present, DECIMAL_COMMA):
+            frame[col] = _to_number(s.str.replace(".", "", regex=False).str.replace(",", ".", regex=False))
+            if present.str.contains("[.,]").any():
+                comma_cols.append(col)
+            continue
+        numbers = pd.to_numeric(present, errors="coerce")
+        if len(present) and numbers.notna().all():
+            frame[col] = _to_number(s)
+        elif _all_match(present, f"(?:{THOUSANDS_COMMA}|[+-]?\\d+(?:\\.\\d+)?)"):
+            frame[col] = _to_number(s.str.replace(",", "", regex=False))
+            thousands_cols.append(col)
+        elif sep == "," and _all_match(present, DECIMAL_COMMA):
+            value = present[present.str.contains(",", regex=False)].iloc[0]
+            raise DataError(f"{path}: column {col!r}: number with a decimal comma ({value!r}) in a comma-separated "
+                            f"file; write decimal points, or separate the fields with ';'")
+        else:
+            frame[col] = s
+    if decimal_comma:
+        frame.attrs["decimal"] = ","  # dataset_from_frame counts decimal commas as numbers too
+    if comma_cols:
+        notes.append(f"read decimal commas (and '.' thousands separators) in {_names(comma_cols)}")
+    if thousands_cols:
+        notes.append(f"read ',' as thousands separator in {_names(thousands_cols)}")
+    return frame
+
+
+def _numeric_or_categorical(path: Path, frame: pd.DataFrame, decimal: str = ".") -> list[str]:
+    """Convert number-like text columns to numbers; return the truly categorical columns.
+
+    A text column of which at least :data:`NUMERIC_SHARE` are numbers (with ``decimal`` as the
+    decimal mark) but not all is refused, naming the first value that is not a number."""
     categorical = []
     for col, dtype in list(frame.dtypes.items()):
         if pd.api.types.is_bool_dtype(dtype):
@@ -321,7 +415,10 @@ def _numeric_or_categorical(path: Path, frame: pd.DataFrame) -> list[str]:
         bad = parsed.isna()
         if len(present) and not bad.any():
             frame[col] = pd.to_numeric(series.where(series.astype(str).str.strip() != ""), errors="coerce")
-        elif len(present) and (~bad).mean() >= NUMERIC_SHARE:
+            continue
+        if decimal == ",":
+            bad &= ~present.astype(str).str.strip().str.fullmatch(DECIMAL_COMMA).to_numpy(dtype=bool)
+        if len(present) and bad.any() and (~bad).mean() >= NUMERIC_SHARE:
             row = present.index[bad.to_numpy()][0]
             raise DataError(f"{path}: column {col!r}: non-numeric value {str(present[row])[:40]!r} "
                             f"in a numeric column (data row {row + 1})")
@@ -340,7 +437,7 @@ def dataset_from_frame(frame: pd.DataFrame, path: str | Path, target: str | None
     ``groups`` needs a group for every row and at least two groups. Notes that :func:`read_table`
     left in ``frame.attrs["notes"]`` come first in the Dataset's notes."""
     path = Path(path)
-    notes = list(frame.attrs.get("notes", []))
+    notes, decimal = list(frame.attrs.get("notes", [])), frame.attrs.get("decimal", ".")
     frame = frame.reset_index(drop=True)  # row i is data row i + 1 (a parquet may bring its own index)
     columns = [str(c) for c in frame.columns]
     frame.columns = columns
@@ -378,7 +475,7 @@ def dataset_from_frame(frame: pd.DataFrame, path: str | Path, target: str | None
     X = frame[[c for c in columns if c not in excluded]].copy()
     if X.shape[1] == 0:
         raise DataError(f"{path}: no feature columns left besides {target!r}")
-    categorical = _numeric_or_categorical(path, X)
+    categorical = _numeric_or_categorical(path, X, decimal)
     numeric = [c for c in X.columns if c not in set(categorical)]
     if numeric:
         values = X[numeric].to_numpy(dtype=float)

@@ -124,6 +124,11 @@ CASES = [
     ("headerless_uci.csv", IRIS_ROWS, [], ["first line looks like data", "add a header"]),
     ("headerless_semicolons.csv", IRIS_ROWS.replace(",", ";").replace(".", ","), [], ["first line looks like data", "'5,1'"]),
     ("headerless_repeated_values.csv", "1,1,x\n" + _rows(12), [], ["first line looks like data"]),
+    # decimal commas that cannot be read as numbers without guessing
+    ("decimal_comma_quoted.csv", 'a,b,class\n' + _rows(12, lambda i: f'"{i},5",{i},{"xy"[i % 2]}'), [],
+     ["column 'a'", "decimal comma", "'0,5'"]),
+    ("decimal_comma_stray_text.csv", "a;b;class\n" + _rows(12, lambda i: f"{i},5;{i};{'xy'[i % 2]}") + "n/v;1;x\n", [],
+     ["column 'a'", "'n/v'"]),
     # files that are not text tables
     ("gzip_named.csv", gzip.compress(GOOD.encode()), [], ["gzip-compressed", "decompress"]),
     ("excel_named.csv", _xlsx, [], ["Excel .xlsx"]),
@@ -138,9 +143,11 @@ CASES = [
     ("multilevel_names.parquet", _parquet(_multilevel_parquet), [], ["several levels", "('f', 'a')"]),
     # cells: whitespace only, '?' only, a regression target, a label per row
     ("whitespace_cells.csv", "a,b,class\n" + _rows(12, lambda i: f"{i},   ,{'xy'[i % 2]}"), [], ["column 'b'", "no values"]),
+    ("question_marks_only.csv", "a,b,class\n" + _rows(12, lambda i: f"{i},?,{'xy'[i % 2]}"), [], ["column 'b'", "no values"]),
     ("target_whitespace.csv", "a,class\n" + _rows(8, lambda i: f"{i},  "), [], ["target column 'class' is empty"]),
     ("regression_target.csv", "a,class\n" + _rows(50, lambda i: f"{i},{i * 0.37:.2f}"), [], ["single member"]),
     ("thousand_classes.csv", "a,class\n" + _rows(1000, lambda i: f"{i % 7},c{i}"), [], ["single member"]),
+    ("target_with_question_marks.csv", "a,class\n" + _rows(8, lambda i: f"{i},?"), [], ["target column 'class' is empty"]),
     # command-line options about the table's columns
     ("drop_target.csv", GOOD, ["--drop", "class"], ["--drop", "'class'", "is the target"]),
     ("id_target.csv", GOOD, ["--id", "class"], ["--id", "'class'", "is the target"]),
@@ -247,6 +254,26 @@ def test_unusual_but_valid_tables_are_read(tmp_path, content, sep_note):
 
 # (id, file name, content, expected columns {name: values}, words of a note or None)
 READ_AS = [
+    ("decimal_comma", "t.csv", "a;b;class\n1,5;-0,25;x\n2,75;1.234,5;y\n3;7;x\n",
+     {"a": [1.5, 2.75, 3.0], "b": [-0.25, 1234.5, 7.0]}, "decimal commas"),
+    ("decimal_comma_thousands_only_column", "t.csv", "a;b;class\n1,5;1.234;x\n2,5;12.345.678;y\n3,5;7;x\n",
+     {"a": [1.5, 2.5, 3.5], "b": [1234, 12345678, 7]}, "decimal commas"),
+    ("decimal_comma_tabs", "t.tsv", "a\tb\tclass\n0,001\t1e3\tx\n-2,5\t2\ty\n1,0\t3\tx\n",
+     {"a": [0.001, -2.5, 1.0], "b": [1000.0, 2.0, 3.0]}, "decimal commas"),
+    ("decimal_point_in_semicolons", "t.csv", "a;b;class\n1.5;2;x\n2.5;3;y\n1.234;4;x\n",
+     {"a": [1.5, 2.5, 1.234], "b": [2, 3, 4]}, None),
+    ("excel_sep_line", "t.csv", "sep=;\na;b;class\n1,5;2;x\n2,5;3;y\n",
+     {"a": [1.5, 2.5], "b": [2, 3]}, "decimal commas"),
+    ("thousands_comma_quoted", "t.csv", 'a,b,class\n"1,234",2,x\n"12,345.5",3,y\n7,4,x\n',
+     {"a": [1234.0, 12345.5, 7.0], "b": [2, 3, 4]}, "thousands separator"),
+    ("question_mark_missing", "t.csv", "a,b,class\n1,?,x\n2,3.5,y\n3, ? ,x\n",
+     {"a": [1, 2, 3], "b": [None, 3.5, None]}, "2 '?' cell(s) as missing"),
+    ("na_tokens_with_spaces", "t.csv", "a,b,class\n1,NA ,x\n2,3.5,y\n3,null  ,x\n",
+     {"b": [None, 3.5, None]}, None),
+    ("spaces_around_text", "t.csv", "a,b,class \n1,red ,x\n2, red,y\n3,blue,x \n",
+     {"b": ["red", "red", "blue"], "class": ["x", "y", "x"]}, None),
+    ("concatenated_files", "t.csv", "a,b,class\n1,2.5,x\n2,3,y\na, b ,class\n3,4,x\n",
+     {"a": [1, 2, 3], "b": [2.5, 3.0, 4.0]}, "dropped 1 line(s) repeating the header"),
     ("trailing_delimiter_rows", "t.csv", "a,b,class\n1,2,x,\n3,4,y,\n", {"a": [1, 3], "b": [2, 4]}, None),
     ("trailing_delimiter_everywhere", "t.csv", "a,b,class,\n1,2,x,\n3,4,y,\n", {"a": [1, 3], "class": ["x", "y"]}, None),
     ("trailing_empty_value", "t.csv", "a,b,class\n1,,x\n3,4,\n", {"a": [1, 3], "b": [None, 4.0]}, None),
@@ -269,6 +296,17 @@ def test_tables_read_as_meant(tmp_path, name, content, expected, note):
         assert all(type(v) is str for v in got if not pd.isna(v)) or pd.api.types.is_numeric_dtype(frame[column])
     notes = " ".join(frame.attrs.get("notes", []))
     assert (note in notes) if note else not notes, notes
+
+
+def test_notes_reach_the_dataset_and_the_cli(tmp_path, capsys):
+    path = _write(tmp_path, "eu.csv", "a;b;class\n" + _rows(12, lambda i: f"{i},5;{'?' if i == 3 else i};{'xy'[i % 2]}"))
+    ds = dataset_from_frame(read_table(path), path)
+    assert ds.X["a"].tolist() == [i + 0.5 for i in range(12)] and ds.X["b"].isna().sum() == 1
+    assert any("decimal commas" in n for n in ds.notes) and any("'?'" in n for n in ds.notes)
+    code, _, err = run_cli(["search", str(path), "--trials", "1", "--outer", "holdout:0.3", "--inner-folds", "2",
+                            "--plugins", "gaussian_nb", "--out", str(tmp_path / "run")], capsys)
+    assert code == 0, err
+    assert "note: read decimal commas" in err and "note: read 1 '?' cell(s) as missing" in err
 
 
 def test_few_members_lowers_folds_with_a_note(tmp_path):
