@@ -1,6 +1,6 @@
 """Hostile input: every malformed table gives one line on stderr naming the file, exit code 2, no
-traceback and no run folder; valid-but-unusual tables (BOM, semicolons, quoted newlines) are read
-correctly."""
+traceback and no run folder (``search``) or output (``predict``); valid-but-unusual tables (BOM,
+semicolons, decimal commas, quoted newlines, trailing delimiters, ...) are read correctly."""
 
 from __future__ import annotations
 
@@ -191,6 +191,11 @@ def test_bad_table_one_line_exit_2(tmp_path, capsys, name, content, args, words)
     assert not out_dir.exists(), "no run folder may be left behind on bad input"
 
 
+def test_hostile_suite_size():
+    """The project keeps at least 50 distinct hostile tables and table options in this file."""
+    assert len({c[0] for c in CASES}) == len(CASES) >= 50
+
+
 def test_unreadable_file(tmp_path, capsys):
     path = _write(tmp_path, "locked.csv", GOOD)
     path.chmod(0)
@@ -359,3 +364,63 @@ def test_read_table_on_random_bytes_property(tmp_path, blob):
     except DataError as exc:
         assert "\n" not in str(exc)
 
+
+@pytest.fixture(scope="module")
+def iris_model(tmp_path_factory):
+    """A model from a tiny search on iris.csv (module-scoped: built once)."""
+    from conftest import shared_file
+
+    data = shared_file("datasets", "iris.csv")
+    out = tmp_path_factory.mktemp("iris") / "run"
+    with pytest.raises(SystemExit) as exc:
+        main(["search", str(data), "--trials", "2", "--outer", "kfold:2", "--inner-folds", "2", "--quiet", "--out", str(out)])
+    assert exc.value.code == 0
+    return data, out / "best_pipeline.skops"
+
+
+def _iris_lines(data, count=12):
+    return data.read_text().splitlines()[: count + 1]
+
+
+PREDICT_CASES = [
+    ("extra_field", lambda lines: lines[:5] + [lines[5] + ",0.3"] + lines[6:], ["line 6", "6 fields where the header has 5"]),
+    ("extra_field_every_row", lambda lines: lines[:1] + [line + ",0.3" for line in lines[1:]], ["line 2", "6 fields"]),
+    ("short_row", lambda lines: lines[:3] + [lines[3].rsplit(",", 2)[0]] + lines[4:], ["line 4", "3 fields"]),
+    ("headerless", lambda lines: lines[1:], ["first line looks like data"]),
+    ("decimal_comma_quoted", lambda lines: lines[:1] + ['"' + line.replace(",", '","').replace(".", ",") + '"'
+                                                        for line in lines[1:]], ["decimal comma"]),
+]
+
+
+@pytest.mark.parametrize("make,words", [c[1:] for c in PREDICT_CASES], ids=[c[0] for c in PREDICT_CASES])
+def test_predict_refuses_malformed_tables(tmp_path, capsys, iris_model, make, words):
+    data, model = iris_model
+    path = tmp_path / "new.csv"
+    path.write_text("\n".join(make(_iris_lines(data))) + "\n")
+    output = tmp_path / "predictions.csv"
+    code, out, err = run_cli(["predict", str(model), str(path), "-o", str(output)], capsys)
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"abauto: error: {path}:"), err
+    for word in words:
+        assert word in lines[0], lines[0]
+    assert out == "" and not output.exists()
+
+
+def test_predict_refuses_a_folder(tmp_path, capsys, iris_model):
+    _, model = iris_model
+    code, _, err = run_cli(["predict", str(model), str(tmp_path)], capsys)
+    assert code == 2 and err.strip() == f"abauto: error: {tmp_path}: is a folder; give a CSV, TSV or parquet file " \
+                                        f"(or --groundtruth for low-level JSON)"
+
+
+def test_predict_reads_decimal_commas_like_the_original(tmp_path, capsys, iris_model):
+    """The same rows written the European way (';' and decimal commas) get the same predictions."""
+    data, model = iris_model
+    lines = _iris_lines(data, 150)
+    euro = tmp_path / "iris_eu.csv"
+    euro.write_text("\n".join([lines[0].replace(",", ";")] + [r.replace(",", ";").replace(".", ",") for r in lines[1:]]))
+    code1, plain, _ = run_cli(["predict", str(model), str(data)], capsys)
+    code2, european, err = run_cli(["predict", str(model), str(euro)], capsys)
+    assert code1 == code2 == 0, err
+    assert european == plain
