@@ -6,8 +6,10 @@ and the column, row or value at fault; the CLI prints it and exits with code 2.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
+import re
 import warnings
 from collections import Counter
 from dataclasses import dataclass, field
@@ -16,11 +18,14 @@ from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
+from pandas.io.parsers.readers import STR_NA_VALUES  # read_csv's default na_values
 
 from abauto.errors import DataError
 
 TABLE_SUFFIXES = {".csv", ".tsv", ".txt", ".parquet", ".pq"}
-DELIMITERS = ",;\t|"
+# Delimiters tried on the header; on a tie the earlier wins: a comma is the likeliest character
+# inside the names or values of a tab- or ';'-separated file (decimal commas), not the reverse.
+DELIMITERS = "\t;|,"
 # A text column counts as "numeric with stray text" (an error) when at least this share of its values parse.
 NUMERIC_SHARE = 0.5
 
@@ -70,7 +75,57 @@ FRAME_LOADERS: list[tuple[Callable[[Path], bool], Callable[..., pd.DataFrame]]] 
 FRAME_LOADERS.append(__import__("abauto.acousticbrainz", fromlist=["FRAME_LOADER"]).FRAME_LOADER)  # folders/tars/bulk JSON of AcousticBrainz low-level documents
 
 
+# File signatures of formats that are not text tables, with what to do instead.
+SIGNATURES = {
+    b"\x1f\x8b": "gzip-compressed data; decompress it first (gunzip)",
+    b"BZh": "bzip2-compressed data; decompress it first (bunzip2)",
+    b"\xfd7zXZ\x00": "xz-compressed data; decompress it first (unxz)",
+    b"\x28\xb5\x2f\xfd": "zstd-compressed data; decompress it first (unzstd)",
+    b"PK\x03\x04": "a ZIP archive (an Excel .xlsx workbook?); export the sheet as CSV or unzip it",
+    b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1": "an Excel .xls workbook; export the sheet as CSV",
+    b"PAR1": "a parquet file; name it .parquet",
+}
+# Cells read as missing besides pandas' defaults ('', NA, NaN, null, ...): '?' is the missing-value
+# mark of UCI and Weka files. Surrounding spaces never count, so ' NA ' is missing too.
+MISSING_TOKENS = frozenset(STR_NA_VALUES) | {"?"}
+# A number as a header field would be written, with either decimal mark ('5.1', '-3', '1,5', '2e3').
+NUMBER_LIKE = re.compile(r"[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?")
+# Numbers with a decimal comma and optional '.' thousands groups ('1,5', '-0,25', '1.234,5', '1.234').
+DECIMAL_COMMA = r"[+-]?(?:[1-9]\d{0,2}(?:\.\d{3})+|\d+)(?:,\d+)?(?:[eE][+-]?\d+)?"
+# Numbers with a decimal point and ',' thousands groups ('1,234', '1,234,567.5').
+THOUSANDS_COMMA = r"[+-]?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?(?:[eE][+-]?\d+)?"
+
+
+def _open(path: Path) -> bytes | None:
+    """The file's bytes (``None`` for parquet, read by pandas), refusing what is no table file."""
+    try:
+        if not path.exists():
+            raise DataError(f"{path}: no such file")
+        if path.is_dir():
+            raise DataError(f"{path}: is a folder; give a CSV, TSV or parquet file (or --groundtruth for low-level JSON)")
+        if path.stat().st_size == 0:
+            raise DataError(f"{path}: file is empty")
+        if path.suffix.lower() in {".parquet", ".pq"}:
+            with path.open("rb"):  # unreadable files fail here with their reason
+                return None
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    for magic, what in SIGNATURES.items():
+        if raw.startswith(magic):
+            raise DataError(f"{path}: is {what}")
+    return raw
+
+
 def _decode(path: Path, raw: bytes) -> str:
+    """UTF-8 (a BOM is dropped), or UTF-16 when the file starts with its BOM (Excel's "Unicode text")."""
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError:
+            raise DataError(f"{path}: starts with a UTF-16 byte order mark but is not valid UTF-16") from None
+    if b"\x00" in raw[:65536]:
+        raise DataError(f"{path}: binary content (NUL bytes); expected a CSV/TSV text table")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -79,6 +134,7 @@ def _decode(path: Path, raw: bytes) -> str:
 
 
 def _sniff_delimiter(path: Path, header: str) -> str:
+    """Tab for .tsv, else the delimiter the header line holds most of (see :data:`DELIMITERS`)."""
     if path.suffix.lower() == ".tsv":
         return "\t"
     counts = {d: header.count(d) for d in DELIMITERS}
@@ -86,44 +142,141 @@ def _sniff_delimiter(path: Path, header: str) -> str:
     return best if counts[best] else ","
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
-    """Read CSV/TSV (delimiter sniffed from the header) or parquet, refusing broken files."""
-    path = Path(path)
-    if not path.exists():
-        raise DataError(f"{path}: no such file")
-    if path.is_dir():
-        raise DataError(f"{path}: is a folder; give a CSV, TSV or parquet file (or --groundtruth for low-level JSON)")
-    if path.stat().st_size == 0:
+@dataclass
+class _Layout:
+    """What the ``csv`` module makes of a text table's records (see :func:`_check_rows`)."""
+
+    header: list[str]
+    width: int  # number of columns: the header's fields, less a line-ending delimiter
+    repeats: list[int] = field(default_factory=list)  # data rows (0-based) that repeat the header
+
+    @property
+    def columns(self) -> list[str]:
+        """The column names, without surrounding spaces ('class ' is 'class')."""
+        return [c.strip() for c in self.header[: self.width]]
+
+
+def _blank(row: list[str]) -> bool:
+    return not row or (len(row) == 1 and not row[0].strip())  # pandas skips these lines too
+
+
+def _malformed(start: int, end: int, row: list[str], width: int, hint: str) -> str:
+    if end > start:  # a quoted value ran over lines: most likely a quote that is never closed
+        hint = f"its quoted value runs from line {start} to line {end}: a quote that is never closed?"
+    fields = f"{len(row)} field{'s' if len(row) != 1 else ''}"
+    return f"malformed row at line {start}: {fields} where the header has {width} ({hint})"
+
+
+def _check_rows(path: Path, text: str, sep: str) -> _Layout:
+    """Split the text into records with ``csv`` (same delimiter and quoting as the pandas read) and
+    refuse any record whose number of fields differs from the header's.
+
+    pandas would take the extra fields of long rows as an index (shifting every column) and fill
+    short rows with missing values, both silently; a short row cannot be told apart from missing
+    values, and a missing value still has its delimiter (``1,,x``), so both are refused with the
+    line number. A delimiter at the end of every line is fine: empty extra fields are ignored, and
+    a header ending in a delimiter has no extra column when no row has a value there. Lines that
+    repeat the header (concatenated files) are noted so the caller drops them."""
+    limit = csv.field_size_limit()
+    csv.field_size_limit(max(limit, len(text) + 1))  # a quoted field may be long; pandas reads it
+    try:
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, skipinitialspace=True)
+        header: list[str] | None = None
+        width, names, repeats, row_index, line = 0, [], [], 0, 1
+        for row in reader:
+            start, line = line, reader.line_num + 1  # a quoted field may span several lines
+            if _blank(row):
+                continue
+            if header is None:
+                header = row
+                width = len(row) - 1 if len(row) > 1 and not row[-1].strip() else len(row)
+                names = [c.strip() for c in row[:width]]
+                continue
+            if len(row) < width:
+                other = [d for d in DELIMITERS if d != sep and len(row) == 1 and d in row[0]]
+                hint = (f"the header is separated by {sep!r}, this line by {other[0]!r}" if other else
+                        f"a missing value still needs its delimiter, e.g. 1{sep}{sep}x")
+                raise DataError(f"{path}: {_malformed(start, line - 1, row, width, hint)}")
+            if any(f.strip() for f in row[width:]):
+                if width < len(header) and len(row) == len(header):
+                    raise DataError(f"{path}: column {len(header)} has no name (line {start} has a value in it)")
+                hint = f"quote values that contain {sep!r}"
+                raise DataError(f"{path}: {_malformed(start, line - 1, row, width, hint)}")
+            if row[0].strip() == names[0] and [f.strip() for f in row[:width]] == names:
+                repeats.append(row_index)
+            row_index += 1
+    except csv.Error as exc:
+        raise DataError(f"{path}: malformed table at line {reader.line_num}: {exc}") from None
+    finally:
+        csv.field_size_limit(limit)
+    if header is None:
         raise DataError(f"{path}: file is empty")
-    if path.suffix.lower() in {".parquet", ".pq"}:
-        try:
-            frame = pd.read_parquet(path)
-        except Exception as exc:
-            raise DataError(f"{path}: not a readable parquet file ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})") from None
-        _check_columns(path, [str(c) for c in frame.columns])
-        frame.columns = [str(c) for c in frame.columns]
-        return frame
-    raw = path.read_bytes()
-    if b"\x00" in raw[:65536]:
-        raise DataError(f"{path}: binary content (NUL bytes); expected a CSV/TSV text table")
+    return _Layout(header=header, width=width, repeats=repeats)
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Read CSV/TSV (delimiter sniffed from the header) or parquet, refusing broken files.
+
+    Text tables are checked record by record (:func:`_check_rows`), their first line must be a
+    header (:func:`_check_header`), header lines repeated inside the file are dropped, and text
+    cells are cleaned up and read as numbers where they are numbers (:func:`_clean_text_columns`:
+    surrounding spaces, '?' as missing, decimal commas, thousands separators). What was changed
+    is listed in ``frame.attrs["notes"]``; :func:`dataset_from_frame` passes it on."""
+    path = Path(path)
+    raw = _open(path)
+    if raw is None:
+        return _read_parquet(path)
     text = _decode(path, raw)
     if not text.strip():
         raise DataError(f"{path}: file is empty")
     header = text.lstrip().splitlines()[0]
     sep = _sniff_delimiter(path, header)
-    try:
-        columns = next(csv.reader([header], delimiter=sep))
-    except csv.Error as exc:
-        raise DataError(f"{path}: unreadable header ({exc})") from None
-    _check_columns(path, columns)
+    if re.fullmatch(r"sep=.", header):  # Excel's "sep=;" first line names the delimiter
+        sep = header[4]
+        text = text[text.index(header) + len(header):]  # its line stays, blank, so line numbers hold
+    layout = _check_rows(path, text, sep)
+    frame = _frame(path, text, sep, layout)
+    _check_header(path, layout.columns, frame)
+    _check_columns(path, layout.columns)
+    notes = [f"dropped {len(layout.repeats)} line(s) repeating the header (concatenated files?)"] * bool(layout.repeats)
+    frame = _clean_text_columns(path, text, sep, layout, frame, notes)
+    frame.attrs["notes"] = notes
+    return frame
+
+
+def _frame(path: Path, text: str, sep: str, layout: _Layout, **options) -> pd.DataFrame:
+    """The pandas read of a checked text table: the header's columns, without repeated headers."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            frame = pd.read_csv(io.StringIO(text), sep=sep, skipinitialspace=True, low_memory=False)
+            frame = pd.read_csv(io.StringIO(text), sep=sep, skipinitialspace=True, index_col=False,
+                                low_memory=False, **options)
     except (pd.errors.ParserError, csv.Error, ValueError) as exc:
         raise DataError(f"{path}: malformed table: {str(exc).strip().splitlines()[0][:160]}") from None
+    frame = frame.iloc[:, : layout.width]
+    if layout.repeats:
+        frame = frame.drop(index=layout.repeats).reset_index(drop=True)
     if frame.empty:
         raise DataError(f"{path}: header only, no data rows")
+    return frame.set_axis(layout.columns, axis=1)
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    """A parquet table; column names must be flat (numbers become text), values scalars."""
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as exc:
+        raise DataError(f"{path}: not a readable parquet file ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})") from None
+    if isinstance(frame.columns, pd.MultiIndex):
+        raise DataError(f"{path}: column {frame.columns[0]!r} has a name of several levels; flatten the column names")
+    _check_columns(path, [str(c) for c in frame.columns])
+    frame.columns = [str(c) for c in frame.columns]
+    for col in frame.columns[frame.dtypes.to_numpy() == object]:
+        nested = frame[col].map(lambda v: isinstance(v, (list, tuple, dict, set, np.ndarray)))
+        if nested.any():
+            row = int(np.argmax(nested.to_numpy()))
+            raise DataError(f"{path}: column {col!r} holds {type(frame[col].iloc[row]).__name__} values "
+                            f"(data row {row + 1}); give one scalar per cell (flatten nested columns)")
     return frame
 
 
@@ -137,8 +290,115 @@ def _check_columns(path: Path, columns: Sequence[str]) -> None:
         raise DataError(f"{path}: duplicate column name {dup[0]!r}")
 
 
-def _numeric_or_categorical(path: Path, frame: pd.DataFrame) -> list[str]:
-    """Convert number-like text columns to numbers; return the truly categorical columns."""
+def _is_text(series: pd.Series) -> bool:
+    return pd.api.types.is_string_dtype(series.dtype) or series.dtype == object
+
+
+def _missing_as_nan(series: pd.Series) -> pd.Series:
+    """Text cells without surrounding spaces; :data:`MISSING_TOKENS` become missing."""
+    stripped = series.str.strip()
+    return stripped.where(~stripped.isin(MISSING_TOKENS))
+
+
+def _share(series: pd.Series, pattern: str) -> float:
+    """The share of the present (non-missing) values that match ``pattern`` (0 if none)."""
+    present = series.dropna()
+    return float(present.astype(str).str.fullmatch(pattern).mean()) if len(present) else 0.0
+
+
+def _all_match(series: pd.Series, pattern: str) -> bool:
+    return _share(series, pattern) == 1.0
+
+
+def _to_number(series: pd.Series) -> pd.Series:
+    return pd.to_numeric(series.astype(object).where(series.notna(), None))
+
+
+def _names(columns: Sequence[str]) -> str:
+    shown = ", ".join(repr(c) for c in columns[:5])
+    return f"column{'s' if len(columns) > 1 else ''} {shown}{', ...' if len(columns) > 5 else ''}"
+
+
+def _check_header(path: Path, header: Sequence[str], frame: pd.DataFrame) -> None:
+    """Refuse a first line that is data, not a header (a headerless file loses its first row and
+    gets numbers for column names).
+
+    A header field looks like data when it is a number ('5.1', '1,5') or a value that occurs in its
+    own column below; the line is data when every field looks like data, except column numbers
+    (0..n-1 or 1..n, as tools write for unnamed columns). One real name ('class') makes it a header."""
+    names = [c.strip() for c in header]
+
+    def data_like(i: int, name: str) -> bool:
+        if NUMBER_LIKE.fullmatch(name):
+            return True
+        column = frame.iloc[:, i]
+        return not pd.api.types.is_numeric_dtype(column.dtype) and bool((column.astype(str).str.strip() == name).any())
+
+    if not all(names) or not all(data_like(i, n) for i, n in enumerate(names)):
+        return
+    numbers = [int(n) for n in names if n.isdigit()]
+    if numbers in (list(range(len(names))), list(range(1, len(names) + 1))):
+        return
+    raise DataError(f"{path}: the first line looks like data, not a header (every field is a number or a value "
+                    f"of its column, e.g. {names[0]!r}); add a header line naming the columns")
+
+
+def _clean_text_columns(path: Path, text: str, sep: str, layout: _Layout, frame: pd.DataFrame,
+                        notes: list[str]) -> pd.DataFrame:
+    """Strip the spaces around text cells, read :data:`MISSING_TOKENS` as missing, and read text
+    columns of numbers as numbers.
+
+    Numbers are read by the file's decimal mark: a file separated by ';', tab or '|' in which a
+    column holds decimal commas ('1,5') uses the decimal comma, with '.' as thousands separator
+    (Excel's convention where ',' is the decimal mark); the file is then read again as text so
+    that '1.234' becomes 1234, not 1.234. Otherwise the decimal mark is '.', and a column whose
+    numbers have ',' thousands groups ('1,234,567') is read without them. In a comma-separated
+    file, quoted decimal commas ('"1,5"') could as well be lists, so they are refused."""
+    text_cols = [c for c in frame.columns if _is_text(frame[c])]
+    cleaned = {c: _missing_as_nan(frame[c]) for c in text_cols}
+    decimal_comma = sep != "," and any(_share(s, DECIMAL_COMMA) >= NUMERIC_SHARE
+                                       and s.str.contains(",", regex=False).any() for s in cleaned.values())
+    if decimal_comma:
+        frame = _frame(path, text, sep, layout, dtype=str)
+        text_cols = list(frame.columns)
+        cleaned = {c: _missing_as_nan(frame[c]) for c in text_cols}
+    question = sum(int((frame[c].astype(str).str.strip() == "?").sum()) for c in text_cols)
+    if question:
+        notes.append(f"read {question} '?' cell(s) as missing")
+    comma_cols, thousands_cols = [], []
+    for col, s in cleaned.items():
+        present = s.dropna()
+        if decimal_comma and _all_match(present, DECIMAL_COMMA):
+            frame[col] = _to_number(s.str.replace(".", "", regex=False).str.replace(",", ".", regex=False))
+            if present.str.contains("[.,]").any():
+                comma_cols.append(col)
+            continue
+        numbers = pd.to_numeric(present, errors="coerce")
+        if len(present) and numbers.notna().all():
+            frame[col] = _to_number(s)
+        elif _all_match(present, f"(?:{THOUSANDS_COMMA}|[+-]?\\d+(?:\\.\\d+)?)"):
+            frame[col] = _to_number(s.str.replace(",", "", regex=False))
+            thousands_cols.append(col)
+        elif sep == "," and _all_match(present, DECIMAL_COMMA):
+            value = present[present.str.contains(",", regex=False)].iloc[0]
+            raise DataError(f"{path}: column {col!r}: number with a decimal comma ({value!r}) in a comma-separated "
+                            f"file; write decimal points, or separate the fields with ';'")
+        else:
+            frame[col] = s
+    if decimal_comma:
+        frame.attrs["decimal"] = ","  # dataset_from_frame counts decimal commas as numbers too
+    if comma_cols:
+        notes.append(f"read decimal commas (and '.' thousands separators) in {_names(comma_cols)}")
+    if thousands_cols:
+        notes.append(f"read ',' as thousands separator in {_names(thousands_cols)}")
+    return frame
+
+
+def _numeric_or_categorical(path: Path, frame: pd.DataFrame, decimal: str = ".") -> list[str]:
+    """Convert number-like text columns to numbers; return the truly categorical columns.
+
+    A text column of which at least :data:`NUMERIC_SHARE` are numbers (with ``decimal`` as the
+    decimal mark) but not all is refused, naming the first value that is not a number."""
     categorical = []
     for col, dtype in list(frame.dtypes.items()):
         if pd.api.types.is_bool_dtype(dtype):
@@ -153,7 +413,10 @@ def _numeric_or_categorical(path: Path, frame: pd.DataFrame) -> list[str]:
         bad = parsed.isna()
         if len(present) and not bad.any():
             frame[col] = pd.to_numeric(series.where(series.astype(str).str.strip() != ""), errors="coerce")
-        elif len(present) and (~bad).mean() >= NUMERIC_SHARE:
+            continue
+        if decimal == ",":
+            bad &= ~present.astype(str).str.strip().str.fullmatch(DECIMAL_COMMA).to_numpy(dtype=bool)
+        if len(present) and bad.any() and (~bad).mean() >= NUMERIC_SHARE:
             row = present.index[bad.to_numpy()][0]
             raise DataError(f"{path}: column {col!r}: non-numeric value {str(present[row])[:40]!r} "
                             f"in a numeric column (data row {row + 1})")
@@ -166,8 +429,14 @@ def _numeric_or_categorical(path: Path, frame: pd.DataFrame) -> list[str]:
 def dataset_from_frame(frame: pd.DataFrame, path: str | Path, target: str | None = None,
                        drop: Sequence[str] = (), ids: Sequence[str] = (), groups: str | None = None,
                        name: str | None = None) -> Dataset:
-    """Validate a frame holding features and a label column, and split it into a Dataset."""
+    """Validate a frame holding features and a label column, and split it into a Dataset.
+
+    The columns named by ``drop``, ``ids`` and ``groups`` must exist and differ from the target;
+    ``groups`` needs a group for every row and at least two groups. Notes that :func:`read_table`
+    left in ``frame.attrs["notes"]`` come first in the Dataset's notes."""
     path = Path(path)
+    notes, decimal = list(frame.attrs.get("notes", [])), frame.attrs.get("decimal", ".")
+    frame = frame.reset_index(drop=True)  # row i is data row i + 1 (a parquet may bring its own index)
     columns = [str(c) for c in frame.columns]
     frame.columns = columns
     if target is None:
@@ -176,14 +445,15 @@ def dataset_from_frame(frame: pd.DataFrame, path: str | Path, target: str | None
         for n in names:
             if n not in columns:
                 raise DataError(f"{path}: {option} column {n!r} not found (columns: {', '.join(columns[:8])}{', ...' if len(columns) > 8 else ''})")
+            if option != "--target" and n == target:
+                raise DataError(f"{path}: {option} column {n!r} is the target column; choose another --target or leave it out")
     labels = frame[target]
     missing = labels.isna() | (labels.astype(str).str.strip() == "")
-    notes = []
     if missing.all():
         raise DataError(f"{path}: target column {target!r} is empty")
     if missing.any():
         notes.append(f"dropped {int(missing.sum())} rows with no {target!r} label")
-        frame = frame.loc[~missing].reset_index(drop=True)
+        frame = frame.loc[~missing]  # keeps the index: messages name rows as numbered in the table
         labels = frame[target]
     y = labels.astype(str).str.strip().to_numpy(dtype=object)
     counts = Counter(y.tolist())
@@ -191,18 +461,26 @@ def dataset_from_frame(frame: pd.DataFrame, path: str | Path, target: str | None
         raise DataError(f"{path}: target column {target!r} has a single class {next(iter(counts))!r}; need at least two")
     if len(y) < 4:
         raise DataError(f"{path}: only {len(y)} labelled rows; need at least 4")
+    if groups:
+        unset = frame[groups].isna() | (frame[groups].astype(str).str.strip() == "")
+        if unset.any():
+            raise DataError(f"{path}: --groups column {groups!r} has no value in data row {unset.idxmax() + 1}; "
+                            f"every row needs a group")
+        if frame[groups].nunique() < 2:
+            raise DataError(f"{path}: --groups column {groups!r} holds a single group {frame[groups].iloc[0]!r}; "
+                            f"train and test need different groups, so give at least two")
     excluded = {target, *drop, *ids, *([groups] if groups else [])}
     X = frame[[c for c in columns if c not in excluded]].copy()
     if X.shape[1] == 0:
         raise DataError(f"{path}: no feature columns left besides {target!r}")
-    categorical = _numeric_or_categorical(path, X)
+    categorical = _numeric_or_categorical(path, X, decimal)
     numeric = [c for c in X.columns if c not in set(categorical)]
     if numeric:
         values = X[numeric].to_numpy(dtype=float)
         inf = np.isinf(values)
         if inf.any():
             r, c = np.argwhere(inf)[0]
-            raise DataError(f"{path}: column {numeric[c]!r}: infinite value in data row {r + 1}")
+            raise DataError(f"{path}: column {numeric[c]!r}: infinite value in data row {X.index[r] + 1}")
     empty = list(X.columns[X.isna().all().to_numpy()])
     if empty:
         raise DataError(f"{path}: column {empty[0]!r} has no values at all; drop it with --drop {empty[0]!r}")
