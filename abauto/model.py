@@ -340,9 +340,14 @@ def load_model(path: str | Path):
         raise ModelError(f"{path}: not a skops model; pickle/joblib files are refused because loading them runs code")
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            if "schema.json" not in archive.namelist():
-                raise ModelError(f"{path}: not a skops model: the zip holds no schema.json")
-            schema = json.loads(archive.read("schema.json"))
+            text = archive.read("schema.json") if "schema.json" in archive.namelist() else None
+        if text is None:
+            raise ModelError(f"{path}: not a skops model: the zip holds no schema.json")
+        try:
+            schema = json.loads(text)
+        except (ValueError, RecursionError) as exc:
+            raise ModelError(f"{path}: unreadable skops file: schema.json is not valid JSON "
+                             f"({_first_line(exc)})") from None
         checked = check_schema(schema, trusted_roots())
         untrusted = sio.get_untrusted_types(data=data)
     except ModelError:
