@@ -103,6 +103,7 @@ def search(
     seed: Optional[int] = typer.Option(None, help="Seed for folds, samplers and estimators. [default: 0]"),
     n_jobs: Optional[int] = typer.Option(None, "--n-jobs", help="Studies run in parallel processes. [default: 1]"),
     no_prune: bool = typer.Option(False, "--no-prune", help="Never stop a trial early."),
+    no_ensemble: bool = typer.Option(False, "--no-ensemble", help="No ensemble selection over each study's best trials."),
     storage: Optional[str] = typer.Option(None, help="Optuna storage URL [default: sqlite in the run folder]."),
     study_name: Optional[str] = typer.Option(None, help="Study name prefix. [default: abauto]"),
     out_dir: Optional[Path] = typer.Option(None, "--out", help="Run folder [default: runs/<dataset>-<time>]."),
@@ -124,7 +125,8 @@ def search(
     given = dict(trials=trials, timeout=timeout, outer=outer, inner_folds=inner_folds,
                  metric=metric, sampler=sampler, plugins=_split(plugins_) or None,
                  exclude=_split(exclude) or None, seed=seed, n_jobs=n_jobs,
-                 prune=False if no_prune else None, storage=storage, study_name=study_name,
+                 prune=False if no_prune else None, ensemble=False if no_ensemble else None,
+                 storage=storage, study_name=study_name,
                  grid=grid_override(config, grid), trial_timeout=trial_timeout, memory_limit=memory_limit)
     if resume is not None:
         inputs, base = _previous_run(resume)

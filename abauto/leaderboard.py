@@ -137,6 +137,7 @@ def build(dataset, settings, outcomes: list[dict], studies, notes: Sequence[str]
                 "inner_mean": p["inner_mean"], "inner_std": p["inner_std"],
                 "scores": p.get("scores"), "error": p.get("error"),
                 "fit_seconds": p.get("fit_seconds"), "predict_seconds": p.get("predict_seconds"),
+                **({"members": p["members"]} if "members" in p else {}),
             } for o, p in zip(folds, per_fold)],
         })
     entries.sort(key=lambda e: (-(e["outer_mean"] if e["outer_mean"] is not None else -1.0), e["family"]))
@@ -154,6 +155,13 @@ def build(dataset, settings, outcomes: list[dict], studies, notes: Sequence[str]
         inner = t.user_attrs["inner_scores"][settings.metric]
         final = {"trial": t.number, "family": t.user_attrs["family"], "pipeline": t.user_attrs["pipeline"],
                  "params": t.params, "inner_mean": float(np.mean(inner)), "inner_std": float(np.std(inner))}
+        picked = next((o.get("ensemble") for o in outcomes if o["fold"] is None), None)
+        if picked and picked["wins"]:  # the ensemble beat the best single trial of the final study
+            from abauto.ensemble import FAMILY, describe
+
+            final = {"trial": picked["members"][0]["trial"], "family": FAMILY, "pipeline": describe(picked["members"]),
+                     "params": {}, "inner_mean": picked["inner_mean"], "inner_std": picked["inner_std"],
+                     "members": picked["members"]}
     from abauto.studies import counts
 
     trials = [t for s in studies for t in s.get_trials(deepcopy=False)]
@@ -170,7 +178,7 @@ def build(dataset, settings, outcomes: list[dict], studies, notes: Sequence[str]
             "inner_folds": settings.inner_folds, "grouped": dataset.groups is not None,
             "metric": settings.metric, "metrics": metrics, "sampler": settings.sampler,
             "trials": settings.trials, "timeout": settings.timeout, "seed": settings.seed,
-            "plugins": list(settings.plugins), "exclude": list(settings.exclude),
+            "plugins": list(settings.plugins), "exclude": list(settings.exclude), "ensemble": settings.ensemble,
             **({"folds_sha256": folds_sha256} if folds_sha256 else {}),
         },
         "best": {"outer_mean": b_mean, "outer_std": b_std, "outer_scores": best_main, "families": chosen,

@@ -95,6 +95,9 @@ def model_card(dataset: Dataset, board: dict, pipeline) -> dict:
                      for c in dataset.X.columns],
         "classes": [str(c) for c in pipeline.classes_],
         "pipeline": board["final"]["pipeline"] if board.get("final") else [],
+        # A winning ensemble (abauto.ensemble) is saved as a soft VotingClassifier over these members
+        **({"ensemble": {"voting": "soft", "members": board["final"]["members"]}}
+           if board.get("final") and "members" in board["final"] else {}),
         "estimate": {"metric": board["protocol"]["metric"], "outer_mean": board["best"]["outer_mean"],
                      "outer_std": board["best"]["outer_std"], "protocol": board["protocol"]},
         "dataset": board["dataset"],

@@ -18,6 +18,7 @@ import numpy as np
 import optuna
 from sklearn.exceptions import ConvergenceWarning
 
+from abauto import ensemble
 from abauto.folds import inner_splits, take
 from abauto.isolation import ChildError, parse_size, run_isolated
 from abauto.scoring import Scorer
@@ -57,6 +58,9 @@ class Objective:
         self.shared, self.deadline = shared, deadline
         self.inner = inner_splits(train, y, settings, groups)
         self.scorer = Scorer(settings.metric)
+        # Inner OOF class probabilities of the best trials, for ensemble selection (abauto.ensemble)
+        self.classes = np.unique(y[train])
+        self.library = ensemble.Library(ensemble.capacity(len(train), len(self.classes))) if settings.ensemble else None
 
     def __call__(self, trial: optuna.Trial) -> float:
         steps = None
@@ -78,24 +82,35 @@ class Objective:
                 trial.set_user_attr("failed_pipeline", describe(steps))
             raise
 
-    def _folds(self, steps) -> Iterator[dict]:
+    def _build(self, steps):
         n_rows = len(self.inner[0][0])
+        return self.space.build(steps, random_state=self.settings.seed, n_rows=n_rows, probability=self.scorer.probability)
+
+    def _folds(self, steps, oof: bool) -> Iterator[dict]:
+        """Each inner fold's scores (and, with ``oof``, the validation rows' class scores)."""
         for tr, va in self.inner:
-            pipe = self.space.build(steps, random_state=self.settings.seed, n_rows=n_rows, probability=self.scorer.probability)
-            yield evaluate(pipe, self.X, self.y, self.train[tr], self.train[va], self.scorer)
+            pipe = self._build(steps)
+            out = evaluate(pipe, self.X, self.y, self.train[tr], self.train[va], self.scorer)
+            if oof:
+                out["oof"] = ensemble.oof_part(pipe, take(self.X, self.train[va]), self.classes)
+            yield out
+
+    def _isolated(self, steps, oof: bool):
+        """:meth:`_folds`, in a forked child when a trial timeout or memory limit is set."""
+        if self.settings.trial_timeout or self.settings.memory_limit:
+            return run_isolated(lambda: self._folds(steps, oof), self.settings.trial_timeout,
+                                parse_size(self.settings.memory_limit))
+        return self._folds(steps, oof)
 
     def _run(self, trial: optuna.Trial, steps) -> float:
         trial.set_user_attr("family", family(steps))
         trial.set_user_attr("pipeline", [s.to_json() for s in steps])
         per_metric: dict[str, list[float]] = {m: [] for m in self.settings.metrics()}
         fit_s = predict_s = 0.0
-        if self.settings.trial_timeout or self.settings.memory_limit:
-            results = run_isolated(lambda: self._folds(steps), self.settings.trial_timeout,
-                                   parse_size(self.settings.memory_limit))
-        else:
-            results = self._folds(steps)
-        with closing(results):
+        oof = []
+        with closing(self._isolated(steps, self.library is not None)) as results:
             for step, out in enumerate(results):
+                oof.append(out.get("oof"))
                 fit_s += out["fit_seconds"]
                 predict_s += out["predict_seconds"]
                 for m in per_metric:
@@ -108,7 +123,59 @@ class Objective:
         value = float(np.mean(per_metric[self.settings.metric]))
         if math.isnan(value):
             raise ValueError("the metric is NaN")
+        if self.library is not None:
+            try:
+                proba = self._oof_matrix(oof)
+            except Exception:  # e.g. NaN decision values: the trial stands, the ensemble goes without it
+                proba = None
+            if proba is not None:
+                self.library.offer(trial.number, value, proba)
         return value
+
+    def _oof_matrix(self, parts: list) -> np.ndarray | None:
+        """One OOF matrix (the study's training rows x classes) from the folds' parts, decision
+        values calibrated into probabilities (:func:`abauto.ensemble.calibrate`)."""
+        if len(parts) != len(self.inner) or any(p is None for p in parts):
+            return None
+        matrix = np.zeros((len(self.train), len(self.classes)))
+        for (_, va), (_, scores) in zip(self.inner, parts):
+            matrix[va] = scores
+        if any(method != "predict_proba" for method, _ in parts):
+            matrix = ensemble.calibrate(matrix, self.y[self.train], [va for _, va in self.inner])
+        return matrix
+
+    def oof(self, trial: optuna.trial.FrozenTrial) -> np.ndarray | None:
+        """A complete trial's OOF probabilities: from the library, else recomputed on the same
+        inner folds (a trial of a killed run or another worker); ``None`` when its pipeline has
+        no class scores or cannot be refit."""
+        kept = self.library.get(trial.number) if self.library is not None else None
+        if kept is not None:
+            return kept
+        steps = self.space.replay(trial.params)
+        if ensemble.response(self._build(steps)) is None:
+            return None
+        try:
+            with closing(self._isolated(steps, True)) as results:
+                return self._oof_matrix([out.get("oof") for out in results])
+        except Exception:  # it fitted during the search; a failure now only costs the ensemble a model
+            return None
+
+    def ensemble_library(self, study: optuna.Study) -> list[tuple[optuna.trial.FrozenTrial, np.ndarray]]:
+        """The library of ``study``: its best complete trials (by inner score, then trial number)
+        that give class scores, at most :func:`abauto.ensemble.capacity` of them, with their OOF
+        probabilities. The same trials, and so the same ensemble, whether this process ran them,
+        a killed run or another worker did."""
+        size = ensemble.capacity(len(self.train), len(self.classes))
+        done = sorted(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)),
+                      key=lambda t: (-t.value, t.number))
+        out = []
+        for t in done:
+            if len(out) >= size:
+                break
+            proba = self.oof(t)
+            if proba is not None:
+                out.append((t, proba.astype(np.float32)))
+        return out
 
     def _stop_early(self, trial: optuna.Trial, step: int, per_metric: dict[str, list[float]]) -> None:
         """Prune after inner fold ``step`` when the pruner says so or the deadline has passed."""

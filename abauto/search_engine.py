@@ -25,10 +25,11 @@ from joblib import Parallel, delayed
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
 
+from abauto import ensemble
 from abauto.data import Dataset
 from abauto.errors import DataError
 from abauto.files import write_json
-from abauto.folds import FoldJob, features, folds_fingerprint, inner_rows, outer_splits
+from abauto.folds import FoldJob, features, folds_fingerprint, inner_rows, outer_splits, take
 from abauto.objective import Objective, evaluate
 from abauto.plugin import Kind
 from abauto.registry import Registry, load_registry
@@ -87,20 +88,30 @@ def run_fold(job: FoldJob, space: PipelineSpace, X, y, settings: SearchSettings,
         for category in (ConvergenceWarning, UserWarning, FutureWarning, RuntimeWarning):
             warnings.simplefilter("ignore", category)
         deadline = time.monotonic() + settings.timeout if settings.timeout else None
-        run_budget(study, Objective(space, X, y, job.train, settings, groups, not owns_storage, deadline),
-                   settings, callback, shared=not owns_storage, persist=persist)
-        return _score_families(job, study, space, X, y, settings)
+        objective = Objective(space, X, y, job.train, settings, groups, not owns_storage, deadline)
+        run_budget(study, objective, settings, callback, shared=not owns_storage, persist=persist)
+        return _score_families(job, study, space, X, y, settings, objective)
 
 
-def _score_families(job: FoldJob, study: optuna.Study, space: PipelineSpace, X, y, settings: SearchSettings) -> dict:
+def _score_families(job: FoldJob, study: optuna.Study, space: PipelineSpace, X, y, settings: SearchSettings,
+                    objective: Objective | None = None) -> dict:
+    """Refit every family's best trial (and the selected ensemble, given the study's ``objective``
+    with its OOF library) on the outer training part and score it on the outer test part."""
     outcome: dict[str, Any] = {"name": job.name, "fold": job.index, "families": {}, "best_family": None}
     bests = best_per_family(study)
     if not bests:
         return outcome
-    outcome["best_family"] = max(bests.values(), key=lambda t: (t.value, -t.number)).user_attrs["family"]
+    best = max(bests.values(), key=lambda t: (t.value, -t.number))
+    outcome["best_family"] = best.user_attrs["family"]
+    chosen = _select_ensemble(study, objective, y, settings, best.value) if settings.ensemble and objective else None
+    if chosen is not None:
+        outcome["ensemble"] = chosen
+        if chosen["wins"]:
+            outcome["best_family"] = ensemble.FAMILY
     if job.test is None:
         return outcome
     scorer = Scorer(settings.metric)
+    fitted = {}  # trial number -> its refit on the outer training part, for the ensemble
     for fam, trial in sorted(bests.items()):
         steps = space.replay(trial.params)
         pipe = space.build(steps, random_state=settings.seed, n_rows=len(job.train), probability=scorer.probability)
@@ -110,12 +121,88 @@ def _score_families(job: FoldJob, study: optuna.Study, space: PipelineSpace, X, 
             out = {"error": f"{type(exc).__name__}: {exc}"}
         if "y_pred" in out:
             outcome["y_pred"] = out.pop("y_pred")
+        if "error" not in out:
+            fitted[trial.number] = pipe
         inner = trial.user_attrs["inner_scores"][settings.metric]
         outcome["families"][fam] = {"trial": trial.number, "params": trial.params,
                                     "pipeline": trial.user_attrs["pipeline"],
                                     "inner_mean": float(np.mean(inner)), "inner_std": float(np.std(inner)), **out}
+    if chosen is not None:
+        out = _score_ensemble(chosen, fitted, job, space, X, y, settings, scorer)
+        if outcome["best_family"] == ensemble.FAMILY:
+            outcome["y_pred"] = out.pop("y_pred", None)
+        out.pop("y_pred", None)
+        lead = chosen["members"][0]
+        outcome["families"][ensemble.FAMILY] = {
+            "trial": lead["trial"], "params": {}, "pipeline": ensemble.describe(chosen["members"]),
+            "members": chosen["members"],
+            "inner_mean": chosen["inner_mean"], "inner_std": chosen["inner_std"], **out}
     outcome["test"] = job.test.tolist()
     return outcome
+
+
+def _select_ensemble(study: optuna.Study, objective: Objective, y, settings: SearchSettings,
+                     best_value: float) -> dict | None:
+    """Greedy ensemble selection (:mod:`abauto.ensemble`) over the study's OOF library. It
+    ``wins`` (is the pipeline selected in this study) when it has more than one member and its
+    inner score beats the best single trial's."""
+    library = objective.ensemble_library(study)
+    if not library:
+        return None
+    folds = [va for _, va in objective.inner]
+    score = ensemble.fold_scorer(settings.metric, y[objective.train], objective.classes, folds)
+    sel = ensemble.select([proba for _, proba in library], score)
+    order = sorted(range(len(sel.members)), key=lambda i: (-sel.weights[i], sel.members[i]))
+    members = []
+    for i in order:
+        t = library[sel.members[i]][0]
+        members.append({"trial": t.number, "weight": sel.weights[i], "family": t.user_attrs["family"],
+                        "pipeline": t.user_attrs["pipeline"], "params": t.params, "inner_mean": float(t.value)})
+    return {"members": members, "inner_mean": sel.score, "inner_std": float(np.std(sel.fold_scores)),
+            "rounds": len(sel.trajectory), "library": len(library),
+            "wins": len(members) > 1 and sel.score > best_value}
+
+
+def _member(space: PipelineSpace, member: dict, settings: SearchSettings, n_rows: int | None = None):
+    """An ensemble member's unfitted pipeline, built to give probabilities (SVC: Platt-scaled)."""
+    return space.build(space.replay(member["params"]), random_state=settings.seed, n_rows=n_rows, probability=True)
+
+
+def _score_ensemble(chosen: dict, fitted: dict, job: FoldJob, space: PipelineSpace, X, y,
+                    settings: SearchSettings, scorer: Scorer) -> dict:
+    """Fit the members on the outer training part (reusing a family's best refit when it gives
+    probabilities), average their weighted probabilities on the outer test part and score the
+    argmax."""
+    classes = np.unique(y[job.train])
+    X_test = take(X, job.test)
+    fit_s = predict_s = 0.0
+    total = np.zeros((len(job.test), len(classes)))
+    try:
+        for m in chosen["members"]:
+            pipe = fitted.get(m["trial"])
+            if pipe is None or not hasattr(pipe, "predict_proba"):
+                pipe = _member(space, m, settings, n_rows=len(job.train))
+                t0 = time.perf_counter()
+                pipe.fit(take(X, job.train), y[job.train])
+                fit_s += time.perf_counter() - t0
+            t0 = time.perf_counter()
+            total += m["weight"] * ensemble.oof_part(pipe, X_test, classes)[1]
+            predict_s += time.perf_counter() - t0
+    except Exception as exc:  # a member that fits inside CV but not on the whole part
+        return {"error": f"{type(exc).__name__}: {exc}"}
+    proba = total / sum(m["weight"] for m in chosen["members"])
+    y_pred = classes[np.argmax(proba, axis=1)]
+    scores = scorer(ensemble.FixedProba(classes, proba), np.arange(len(job.test)).reshape(-1, 1), y[job.test], y_pred)
+    return {"scores": scores, "fit_seconds": fit_s, "predict_seconds": predict_s, "y_pred": y_pred.tolist()}
+
+
+def ensemble_model(space: PipelineSpace, chosen: dict, settings: SearchSettings):
+    """The final model of a winning ensemble: a plain scikit-learn soft ``VotingClassifier``
+    over the members' pipelines, weighted by their selection counts (unfitted)."""
+    from sklearn.ensemble import VotingClassifier
+
+    estimators = [(ensemble.member_name(m), _member(space, m, settings)) for m in chosen["members"]]
+    return VotingClassifier(estimators, voting="soft", weights=[m["weight"] for m in chosen["members"]])
 
 
 def work(dataset: Dataset, settings: SearchSettings, registry: Registry | None = None,
@@ -220,8 +307,11 @@ def search(dataset: Dataset | str | Path, settings: SearchSettings | None = None
                      folds_sha256=folds_fingerprint(jobs, y))
     pipeline = None
     if board["final"] is not None:
-        steps = space.replay(final_study.best_trial.params)
-        pipeline = space.build(steps, random_state=settings.seed, probability=True)
+        if board["final"]["family"] == ensemble.FAMILY:
+            pipeline = ensemble_model(space, outcomes[-1]["ensemble"], settings)
+        else:
+            steps = space.replay(final_study.best_trial.params)
+            pipeline = space.build(steps, random_state=settings.seed, probability=True)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             pipeline.fit(X, y)

@@ -32,6 +32,7 @@ class SearchSettings:
     max_costly_rows: int = 20_000
     trial_timeout: float | None = None    # seconds; the trial runs in a forked child that is killed
     memory_limit: str | int | None = None # e.g. "4G": address-space cap of that child
+    ensemble: bool = True                 # greedy ensemble selection over each study's best trials
 
     def metrics(self) -> list[str]:
         return list(dict.fromkeys([self.metric, *REPORTED]))
