@@ -295,8 +295,9 @@ def _is_text(series: pd.Series) -> bool:
 
 
 def _missing_as_nan(series: pd.Series) -> pd.Series:
-    """Text cells without surrounding spaces; :data:`MISSING_TOKENS` become missing."""
-    stripped = series.str.strip()
+    """Text cells without surrounding spaces; :data:`MISSING_TOKENS` become missing. Cells pandas
+    already parsed in a mixed column (``True`` beside missing cells) are read as their text."""
+    stripped = series.where(series.isna(), series.astype(str)).str.strip()
     return stripped.where(~stripped.isin(MISSING_TOKENS))
 
 
