@@ -175,7 +175,7 @@ def search(
 
 def _load_inputs(inputs: dict):
     """Load a search's data from the options recorded in its run.json (or just given); the
-    options besides data/target/drop/ids/groups go to the input's loader plugin."""
+    ``LOADER_OPTIONS`` go to the loader plugin that claims the input (a table takes none)."""
     from abauto.data import load_dataset
 
     return load_dataset(Path(inputs["data"]), inputs.get("target"), inputs.get("drop") or [], inputs.get("ids") or [],
