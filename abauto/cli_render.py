@@ -48,6 +48,30 @@ def plugins_table(rows: list[dict]) -> Table:
     return table
 
 
+def extension_rows(registry: Registry) -> dict[str, list[dict]]:
+    """Loaders, predict formats and commands by name, with the package that provided them."""
+    def row(p, **more) -> dict:
+        return {"name": p.name, "package": p.package, "version": p.version, **more}
+
+    return {
+        "loaders": [row(p, description=p.item.description, options=list(p.item.options)) for p in registry.loaders.values()],
+        "predict_formats": [row(p, description=p.item.description) for p in registry.predict_formats.values()],
+        "commands": [row(p) for p in registry.commands.values()],
+    }
+
+
+def extensions_table(rows: dict[str, list[dict]]) -> Table:
+    table = Table(title="abauto loaders, predict formats and commands")
+    for col in ("name", "what", "package", "options / description"):
+        table.add_column(col)
+    for what, key in (("loader", "loaders"), ("predict format", "predict_formats"), ("command", "commands")):
+        for r in rows[key]:
+            detail = " ".join(["--" + o.replace("_", "-") for o in r.get("options", [])]
+                              + ([f"({r['description']})"] if r.get("description") else []))
+            table.add_row(r["name"], what, f"{r['package']} {r['version']}".strip(), detail)
+    return table
+
+
 def _fmt(mean, std) -> str:
     return "-" if mean is None else f"{mean:.4f} ± {std:.4f}"
 

@@ -25,6 +25,7 @@ from rich.table import Table
 
 from abauto import leaderboard as lb
 from abauto import stats
+from abauto.hookspecs import hookimpl
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="Show, diff, check and compare leaderboard.json files.")
@@ -470,3 +471,9 @@ def compare(files: List[Path] = typer.Argument(..., help="leaderboard.json files
     console.print(table)
     for line in _summary_lines(result):
         console.print(line, highlight=False)
+
+
+@hookimpl
+def register_commands(cli: typer.Typer) -> None:
+    """Add the ``leaderboard`` command group (a built-in entry point of abauto)."""
+    cli.add_typer(app, name="leaderboard")

@@ -10,8 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from abauto.acousticbrainz.highlevel import check_highlevel
 from abauto.cli import main
+from abauto_plugins.acousticbrainz.highlevel import check_highlevel
 from conftest import ROOT, shared_file
 
 pytestmark = pytest.mark.slow

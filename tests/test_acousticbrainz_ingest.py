@@ -15,10 +15,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from abauto.acousticbrainz import patterns
-from abauto.acousticbrainz.groundtruth import read_groundtruth
-from abauto.acousticbrainz.loader import load_frame, read_documents
 from abauto.data import DataError, load_dataset
+from abauto_plugins.acousticbrainz import patterns
+from abauto_plugins.acousticbrainz.groundtruth import read_groundtruth
+from abauto_plugins.acousticbrainz.loader import load_frame, read_documents
 from conftest import shared_file
 
 
