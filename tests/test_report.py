@@ -99,7 +99,7 @@ def test_report_has_every_section_and_is_self_contained(wine_report, wine_run):
     assert "Content-Security-Policy" in text
     board = json.loads((wine_run / "leaderboard.json").read_text())
     for e in board["entries"]:
-        assert f"<td>{e['family']}</td>" in text
+        assert f'<td class="nm">{e["family"]}</td>' in text
     assert board["command"] in text and "scikit-learn" in text
     assert len(text) < 600_000
 
