@@ -31,7 +31,7 @@ nav{font-size:.92em;margin:.8em 0 1.2em;display:flex;flex-wrap:wrap;gap:4px 18px
 nav a{color:#2f5f96;text-decoration:none;white-space:nowrap}
 .tw{max-width:100%;overflow-x:auto;margin:.4em 0 1em}
 table{border-collapse:collapse;font-size:.92em}
-th,td{padding:4px 10px;border-bottom:1px solid #e3e6ea;text-align:left;vertical-align:top;overflow-wrap:break-word}
+th,td{padding:4px 8px;border-bottom:1px solid #e3e6ea;text-align:left;vertical-align:top;overflow-wrap:break-word}
 th{background:#f0f2f5;font-weight:600}
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 td.n{white-space:nowrap}
@@ -39,7 +39,9 @@ td.nm{white-space:nowrap}
 tr.hl td{background:#eef5ff;font-weight:600}
 .bar{display:inline-block;height:.8em;background:#3b6ea5;border-radius:2px;vertical-align:middle;margin-left:6px}
 .pipe{font-size:.95em;color:#3d4650;overflow-wrap:anywhere}
-.lb{font-size:.86em;width:100%}
+.lb{width:100%}
+.compact{font-size:.86em}
+.compact th,.compact td{padding:4px 5px}
 .lb td:last-child{overflow-wrap:anywhere;min-width:8em}
 .kv td:first-child{color:#5b6470;white-space:nowrap}
 .kv td code{overflow-wrap:anywhere}

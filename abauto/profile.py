@@ -218,7 +218,8 @@ def html_section(profile: dict, prefix: str = "profile", max_rows: int = 300) ->
     parts = [f"<p>{profile['rows']} rows, {len(profile['features'])} features ({miss} with missing values), "
              f"{100 * profile['missing_fraction']:.2f}% of feature cells missing. The normality hint uses "
              f"D'Agostino–Pearson's test (p ≥ {NORMAL_P} ≈ normal) with ≥ 20 values, then skew and excess kurtosis.</p>",
-             table(HEADER, [[breakable(f["name"]), *_feature_cells(f)[1:]] for f in shown], numeric={2, 3, 4, 5, 6, 7})]
+             table(HEADER, [[breakable(f["name"]), *_feature_cells(f)[1:]] for f in shown], numeric={2, 3, 4, 5, 6, 7},
+                   cls="compact")]
     if len(shown) < len(profile["features"]):
         parts.append(note(f"Showing the first {len(shown)} of {len(profile['features'])} features; "
                           "'abauto profile DATA' prints them all."))

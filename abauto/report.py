@@ -136,7 +136,7 @@ def section_leaderboard(run: Run) -> str:
     cells = [["–" if r.selected else r.rank, r.family, fmt_score(r.score.mean, r.score.std, missing="–"), r.coverage,
               *(num(s.mean) for _, s in r.others), num(r.inner_mean) if not r.selected else "",
               num(r.fit_seconds, 2) if not r.selected else "", pipe(r.pipeline_text)] for r in rows]
-    cells[0][1] = "selected per fold (abauto)"
+    cells[0][1] = "selected per fold"
     outer = f"{p['outer_folds']}-fold" if p["outer"] == "kfold" else f"holdout {p['holdout_fraction']}"
     text = (f"<p>Nested cross-validation: {esc(outer)} outer{', grouped' if p['grouped'] else ''}, "
             f"{p['inner_folds']}-fold inner, {p['trials']} trials per study, sampler <code>{esc(p['sampler'])}</code>, "
@@ -153,7 +153,7 @@ def section_leaderboard(run: Run) -> str:
         fails = "<h3>Failed trials</h3>" + table(["study", "trial", "plugin", "error"], failed, numeric={1})
     notes = "".join(note(n) for n in b.get("notes") or [])
     numeric = {0, *range(2, 6 + len(rows.others))}
-    return text + table(header, cells, numeric=numeric, highlight={0}, cls="lb", names={1}) + extra + notes + fails
+    return text + table(header, cells, numeric=numeric, highlight={0}, cls="lb compact", names={1}) + extra + notes + fails
 
 
 def section_outer_scores(run: Run) -> str:
