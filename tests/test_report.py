@@ -99,7 +99,7 @@ def test_report_has_every_section_and_is_self_contained(wine_report, wine_run):
     assert "Content-Security-Policy" in text
     board = json.loads((wine_run / "leaderboard.json").read_text())
     for e in board["entries"]:
-        assert f"<td>{e['family']}</td>" in text
+        assert f'<td class="nm">{e["family"]}</td>' in text
     assert board["command"] in text and "scikit-learn" in text
     assert len(text) < 600_000
 
@@ -224,3 +224,59 @@ def test_profile_section_uses_the_model_features(wine_run, tmp_path):
     (run / "model-card.json").write_text(json.dumps(card))
     section = report.section_profile(report.Run(run))
     assert "178 rows, 5 features" in section and 'data-figure="profile-correlation"' in section
+
+
+MEASURE = """<script>
+const tables = [...document.querySelectorAll('table')].map((t) => ({
+  section: (t.closest('section') || {}).id, width: t.getBoundingClientRect().width,
+  box: t.parentElement.clientWidth, scroll: t.parentElement.scrollWidth}));
+const pre = document.createElement('pre');
+pre.id = 'measure';
+pre.textContent = JSON.stringify({tables, page: document.documentElement.scrollWidth, viewport: innerWidth});
+document.body.appendChild(pre);
+</script>"""
+
+
+def table_widths(tmp_path: Path, report_html: str, width: int) -> dict:
+    """Every table's width and its box's in Chromium at ``width`` px. The page forbids scripts, so
+    this measures a copy whose policy also allows one inline script (the measuring one); the
+    markup and CSS are the report's own."""
+    import html as _html
+
+    page = tmp_path / "measure.html"
+    page.write_text(report_html.replace(report.CSP, report.CSP + "; script-src 'unsafe-inline'")
+                    .replace("</body>", MEASURE + "</body>"), encoding="utf-8")
+    result = chromium(tmp_path, page.as_uri(), "--dump-dom", f"--window-size={width},2000")
+    found = re.search(r'<pre id="measure">(.*?)</pre>', result.stdout, re.S)
+    assert found, result.stderr[-2000:]
+    return json.loads(_html.unescape(found.group(1)))
+
+
+def test_no_table_overflows_at_800_px(wine_report, tmp_path):
+    """At 800 px the leaderboard (pipeline column included) and every other table fit their box:
+    no sideways scrolling, nothing cut off; also for the full 12-family committed wine leaderboard."""
+    _, text = wine_report
+    pages = {"wine run": text}
+    committed = Path(__file__).resolve().parents[1] / "leaderboards" / "wine.json"
+    if committed.exists():
+        run = tmp_path / "committed"
+        run.mkdir()
+        shutil.copy(committed, run / "leaderboard.json")
+        pages["committed wine"] = report.render(run)
+    for name, html_text in pages.items():
+        m = table_widths(tmp_path, html_text, 800)
+        assert m["viewport"] == 800 and m["page"] <= 800, (name, m)
+        sections = {t["section"] for t in m["tables"]}
+        assert "leaderboard" in sections, (name, sections)
+        for t in m["tables"]:
+            assert t["width"] <= t["box"] + 0.5 and t["scroll"] <= t["box"], (name, t)
+
+
+def test_report_rounds_pipeline_parameters(wine_run, wine_report):
+    _, text = wine_report
+    board = json.loads((wine_run / "leaderboard.json").read_text())
+    final = text.split('<section id="final">')[1].split("<details>")[0]
+    floats = [v for s in board["final"]["pipeline"] for v in s["params"].values() if isinstance(v, float)]
+    assert floats  # seed 0: the final pipeline has float parameters
+    for v in floats:
+        assert repr(v) not in final and f"{v:.4g}" in final
