@@ -200,6 +200,7 @@ def test_groups_never_straddle_an_outer_or_inner_split(dataset_path, tmp_path, c
 
 # ----------------------------------------------------------------------------------------- plugins
 
+@pytest.mark.slow
 def test_plugins_check_exit_codes(bad_site):
     env = {"ABAUTO_LOAD_PLUGINS": BAD, "COLUMNS": "400"}  # rich wraps at 80 columns without a terminal
     broken = run_abauto(bad_site, "plugins", "--check", "raises", env=env, timeout=300)
