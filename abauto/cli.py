@@ -1,5 +1,6 @@
-"""The ``abauto`` command line: ``plugins``, ``search``, ``predict`` and the command groups that
-other modules add (see ``SUBCOMMANDS``).
+"""The ``abauto`` command line: ``plugins``, ``search``, ``worker``, ``predict``, and the commands
+that plugins add through the ``register_commands`` hook (abauto's own ``leaderboard``,
+``report`` and ``profile`` come in that way too, as built-in entry points).
 
 Every error a user can fix prints one line to stderr and exits with code 2; nothing prints a
 traceback unless ``ABAUTO_DEBUG=1``.
@@ -7,7 +8,6 @@ traceback unless ``ABAUTO_DEBUG=1``.
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import shlex
@@ -19,16 +19,15 @@ import typer
 from rich.console import Console
 
 from abauto.errors import AbautoError, SettingsError
+from abauto.registry import load_registry
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="abauto: plugin-based AutoML comparison for music classification.")
 out = Console()
 err = Console(stderr=True)
 
-# Command groups living in their own modules: (name, "module:attribute" of a typer.Typer).
-SUBCOMMANDS: list[tuple[str, str]] = [
-    ("leaderboard", "abauto.leaderboard_cli:app"),
-]
+# Options of 'abauto search' that only a loader plugin takes (abauto.extensions.Loader.options).
+LOADER_OPTIONS = ("groundtruth", "select", "exclude_descriptors", "join")
 
 
 def _split(values: Optional[List[str]]) -> list[str]:
@@ -38,30 +37,38 @@ def _split(values: Optional[List[str]]) -> list[str]:
 @app.command()
 def plugins(as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON."),
             check: Optional[str] = typer.Option(None, "--check", metavar="NAME",
-                                                help="Run the plugin contract check on one plugin.")) -> None:
-    """List the installed plugins (name, kind, package, version, hyperparameters)."""
-    from abauto.cli_render import plugin_rows, plugins_table
-    from abauto.registry import load_registry
+                                                help="Run the contract check on one plugin or loader.")) -> None:
+    """List the installed plugins (name, kind, package, version, hyperparameters), and the
+    loaders, predict formats and commands that plugins add."""
+    from abauto.cli_render import extension_rows, extensions_table, plugin_rows, plugins_table
 
     registry = load_registry()
+    scratch = typer.Typer()  # the core's commands, to see what plugins add (and what clashes)
+    scratch.registered_commands.extend(CORE_COMMANDS)
+    registry.add_commands(scratch)
     if check:
-        from abauto.testing import PluginCheckError, check_plugin
+        from abauto.testing import PluginCheckError, check_loader, check_plugin
 
-        if check not in registry:
-            raise SettingsError(f"no plugin named {check!r} (see 'abauto plugins')")
+        if check not in registry and check not in registry.loaders:
+            raise SettingsError(f"no plugin or loader named {check!r} (see 'abauto plugins')")
         try:
-            report = check_plugin(registry[check], registry=registry)
+            if check in registry:
+                report = check_plugin(registry[check], registry=registry)
+            else:
+                report = check_loader(registry.loaders[check].item)
         except PluginCheckError as exc:
             err.print(f"[red]FAIL[/red] {exc}", highlight=False)
             raise typer.Exit(1)
         out.print(f"[green]OK[/green] {check}: {report}", highlight=False)
         return
     rows = plugin_rows(registry)
+    extensions = extension_rows(registry)
     if as_json:
-        print(json.dumps({"plugins": rows, "errors": [{"package": e.package, "message": e.message}
-                                                      for e in registry.errors]}, indent=2))
+        print(json.dumps({"plugins": rows, **extensions,
+                          "errors": [{"package": e.package, "message": e.message} for e in registry.errors]}, indent=2))
         return
     out.print(plugins_table(rows))
+    out.print(extensions_table(extensions))
     for e in registry.errors:
         err.print(f"[yellow]skipped[/yellow] {e}", highlight=False)
 
@@ -81,15 +88,15 @@ def _settings(config: Optional[Path], **given):
 
 @app.command()
 def search(
-    data: Optional[Path] = typer.Argument(None, help="CSV, TSV or parquet table (or a low-level JSON source)."),
+    data: Optional[Path] = typer.Argument(None, help="CSV, TSV or parquet table, or an input a loader plugin reads (see 'abauto plugins')."),
     target: Optional[str] = typer.Option(None, help="Class column (default: 'class' if present, else the last)."),
     drop: Optional[List[str]] = typer.Option(None, help="Columns to leave out (repeat or comma-separate)."),
     id_: Optional[List[str]] = typer.Option(None, "--id", help="Identifier columns, left out of the features."),
     groups: Optional[str] = typer.Option(None, help="Column whose values never straddle train and test (e.g. artist)."),
-    groundtruth: Optional[Path] = typer.Option(None, "--groundtruth", help="Low-level JSON input: gaia YAML or CSV id,label."),
-    select: Optional[List[str]] = typer.Option(None, "--select", help="Low-level JSON: gaia descriptor patterns to keep."),
-    exclude_descriptors: Optional[List[str]] = typer.Option(None, "--exclude-descriptors", help="Low-level JSON: gaia patterns to leave out [default: metadata.*]."),
-    join: Optional[Path] = typer.Option(None, "--join", help="CSV of per-recording columns by id (e.g. tracks.csv), for --groups/--id."),
+    groundtruth: Optional[Path] = typer.Option(None, "--groundtruth", help="Loader option (inputs a loader plugin reads, see 'abauto plugins'): file of labels by id."),
+    select: Optional[List[str]] = typer.Option(None, "--select", help="Loader option: descriptor patterns to keep."),
+    exclude_descriptors: Optional[List[str]] = typer.Option(None, "--exclude-descriptors", help="Loader option: descriptor patterns to leave out."),
+    join: Optional[Path] = typer.Option(None, "--join", help="Loader option: CSV of per-recording columns by id, for --groups/--id."),
     grid: Optional[List[str]] = typer.Option(None, "--grid", help="Override grid values: PARAM=V1,V2 (repeat)."),
     config: Optional[Path] = typer.Option(None, help="YAML file of search settings (see configs/)."),
     trials: Optional[int] = typer.Option(None, min=1, help="Trials per study (each outer fold, and the final study). [default: 60]"),
@@ -119,7 +126,7 @@ def search(
     Running again with the same --out (or --resume RUN_DIR) continues the search: finished trials
     count toward the budget, trials a killed run left unfinished are retried."""
     from abauto.cli_render import leaderboard_table
-    from abauto.acousticbrainz.cli import grid_override
+    from abauto.config import grid_override
     from abauto.search_engine import outer_splits, search as run_search
 
     given = dict(trials=trials, timeout=timeout, outer=outer, inner_folds=inner_folds,
@@ -169,13 +176,12 @@ def search(
 
 
 def _load_inputs(inputs: dict):
-    """Load a search's data from the options recorded in its run.json (or just given)."""
-    from abauto.acousticbrainz.cli import load_input
+    """Load a search's data from the options recorded in its run.json (or just given); the
+    ``LOADER_OPTIONS`` go to the loader plugin that claims the input (a table takes none)."""
+    from abauto.data import load_dataset
 
-    path = lambda key: Path(inputs[key]) if inputs.get(key) else None  # noqa: E731
-    return load_input(Path(inputs["data"]), inputs.get("target"), inputs.get("drop") or [], inputs.get("ids") or [],
-                      inputs.get("groups"), path("groundtruth"), inputs.get("select"),
-                      inputs.get("exclude_descriptors"), path("join"))
+    return load_dataset(Path(inputs["data"]), inputs.get("target"), inputs.get("drop") or [], inputs.get("ids") or [],
+                        inputs.get("groups"), **{k: inputs.get(k) for k in LOADER_OPTIONS})
 
 
 def _previous_run(run_dir: Path) -> tuple[dict, dict]:
@@ -245,13 +251,14 @@ def predict(
     data: Path = typer.Argument(..., help="Table with the model's feature columns."),
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="Output CSV [default: stdout]."),
     id_: Optional[List[str]] = typer.Option(None, "--id", help="Columns copied to the output beside predictions."),
-    format_: str = typer.Option("csv", "--format", help="csv, or acousticbrainz (DATA = low-level JSON; -o FOLDER gets one high-level JSON per recording)."),
+    format_: str = typer.Option("csv", "--format", help="csv, or a format a plugin registers (see 'abauto plugins')."),
 ) -> None:
     """Predict classes and per-class probabilities with a saved model."""
     if format_ != "csv":
-        from abauto.acousticbrainz.cli import predict_highlevel
-
-        return predict_highlevel(model, data, output, format_)
+        formats = load_registry().predict_formats
+        if format_ not in formats:
+            raise SettingsError(f"--format {format_!r}: expected {' or '.join(['csv', *formats])}")
+        return formats[format_].item.write(model, data, output)
     from abauto.data import read_table
     from abauto.files import write_text
     from abauto.model import align, load_model, predict_frame
@@ -272,13 +279,8 @@ def predict(
         sys.stdout.write(text)
 
 
-for _name, _target in SUBCOMMANDS:
-    _module, _attr = _target.split(":")
-    app.add_typer(getattr(importlib.import_module(_module), _attr), name=_name)
-
-
-from abauto.report_cli import register as _register_report; _register_report(app)  # noqa: E402,E702
-from abauto.acousticbrainz.cli import register as _register_ab; _register_ab(app)  # noqa: E402,E702
+CORE_COMMANDS = tuple(app.registered_commands)  # the commands above, which no plugin may replace
+load_registry().add_commands(app)
 
 
 def main(argv: Optional[list[str]] = None) -> None:

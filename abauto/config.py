@@ -50,3 +50,22 @@ def load_config(path: str | Path) -> dict:
         if values.get(key) is not None and not isinstance(values[key], dict):
             raise SettingsError(f"{path}: {key!r} must be a mapping")
     return values
+
+
+def grid_override(config: str | Path | None, grid: list[str] | None) -> dict | None:
+    """``--grid svm.C=0.5,2 --grid preset=basic``: replace those parameters' values in the
+    config's grid (values are YAML scalars: numbers, true/false, null); None without ``--grid``."""
+    if not grid:
+        return None
+    merged = dict((load_config(config) if config else {}).get("grid") or {})
+    for item in grid:
+        name, sep, values = item.partition("=")
+        if not sep or not name.strip():
+            raise SettingsError(f"--grid {item!r}: expected PARAMETER=V1,V2,...")
+        try:
+            merged[name.strip()] = [yaml.safe_load(v.strip()) for v in values.split(",") if v.strip()]
+        except yaml.YAMLError:
+            raise SettingsError(f"--grid {item!r}: unreadable value") from None
+        if not merged[name.strip()]:
+            raise SettingsError(f"--grid {item!r}: no values")
+    return merged

@@ -14,13 +14,17 @@ import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 import pandas as pd
 from pandas.io.parsers.readers import STR_NA_VALUES  # read_csv's default na_values
 
 from abauto.errors import DataError
+from abauto.extensions import NOT_FEATURES
+
+if TYPE_CHECKING:
+    from abauto.registry import Registry
 
 TABLE_SUFFIXES = {".csv", ".tsv", ".txt", ".parquet", ".pq"}
 # Delimiters tried on the header; on a tie the earlier wins: a comma is the likeliest character
@@ -69,12 +73,6 @@ class Dataset:
         }
 
 
-# Loaders for inputs that are not plain tables (e.g. AcousticBrainz documents) register here:
-# ``predicate(path) -> bool`` and ``load(path, **options) -> pd.DataFrame`` with the label column.
-FRAME_LOADERS: list[tuple[Callable[[Path], bool], Callable[..., pd.DataFrame]]] = []
-FRAME_LOADERS.append(__import__("abauto.acousticbrainz", fromlist=["FRAME_LOADER"]).FRAME_LOADER)  # folders/tars/bulk JSON of AcousticBrainz low-level documents
-
-
 # File signatures of formats that are not text tables, with what to do instead.
 SIGNATURES = {
     b"\x1f\x8b": "gzip-compressed data; decompress it first (gunzip)",
@@ -102,7 +100,7 @@ def _open(path: Path) -> bytes | None:
         if not path.exists():
             raise DataError(f"{path}: no such file")
         if path.is_dir():
-            raise DataError(f"{path}: is a folder; give a CSV, TSV or parquet file (or --groundtruth for low-level JSON)")
+            raise DataError(f"{path}: is a folder; give a CSV, TSV or parquet file, or an input a loader plugin reads (see 'abauto plugins')")
         if path.stat().st_size == 0:
             raise DataError(f"{path}: file is empty")
         if path.suffix.lower() in {".parquet", ".pq"}:
@@ -295,8 +293,9 @@ def _is_text(series: pd.Series) -> bool:
 
 
 def _missing_as_nan(series: pd.Series) -> pd.Series:
-    """Text cells without surrounding spaces; :data:`MISSING_TOKENS` become missing."""
-    stripped = series.str.strip()
+    """Text cells without surrounding spaces; :data:`MISSING_TOKENS` become missing. Cells pandas
+    already parsed in a mixed column (``True`` beside missing cells) are read as their text."""
+    stripped = series.where(series.isna(), series.astype(str)).str.strip()
     return stripped.where(~stripped.isin(MISSING_TOKENS))
 
 
@@ -498,17 +497,42 @@ def dataset_from_frame(frame: pd.DataFrame, path: str | Path, target: str | None
 
 
 def load_dataset(path: str | Path, target: str | None = None, drop: Sequence[str] = (),
-                 ids: Sequence[str] = (), groups: str | None = None, **options) -> Dataset:
-    """Load any supported input (a table, or a registered frame loader's input) as a Dataset."""
+                 ids: Sequence[str] = (), groups: str | None = None, registry: Registry | None = None,
+                 **options) -> Dataset:
+    """Load any supported input as a Dataset: a table, or what a registered loader claims.
+
+    registry: where the input loaders come from (default: :func:`abauto.registry.load_registry`,
+        called only here, when needed).
+    options: the chosen loader's options (``groundtruth=...``); ``None`` and empty values count
+        as not given. A table takes none; a loader only those it lists.
+    """
     path = Path(path)
-    for predicate, load in FRAME_LOADERS:
-        if predicate(path):
-            frame = load(path, **options)
-            return dataset_from_frame(frame, path, target=target, drop=drop, ids=ids, groups=groups,
-                                      name=path.name.split(".")[0] or "dataset")
-    if options:
-        raise DataError(f"{path}: options {', '.join('--' + k for k in options)} apply to low-level JSON input only")
-    return dataset_from_frame(read_table(path), path, target=target, drop=drop, ids=ids, groups=groups)
+    options = {k: v for k, v in options.items() if v is not None and not (isinstance(v, (list, tuple)) and not v)}
+    if registry is None:
+        from abauto.registry import load_registry
+
+        registry = load_registry()
+    loader = registry.loader_for(path)
+    if loader is None:
+        if options:
+            takers = [p.item.description or p.name for p in registry.loaders.values() if set(options) & set(p.item.options)]
+            where = " or ".join(takers) + " input only" if takers else "no input: no installed loader takes them"
+            raise DataError(f"{path}: options {', '.join(_flag(k) for k in options)} apply to {where}")
+        return dataset_from_frame(read_table(path), path, target=target, drop=drop, ids=ids, groups=groups)
+    unknown = [k for k in options if k not in loader.options]
+    if unknown:
+        takes = ", ".join(_flag(k) for k in loader.options) or "none"
+        raise DataError(f"{path}: option {_flag(unknown[0])} does not apply to {loader.description or loader.name} "
+                        f"input (it takes: {takes})")
+    frame = loader.load(path, **options)
+    used = {target, groups, *ids, *drop}
+    drop = [*drop, *(c for c in frame.attrs.get(NOT_FEATURES, ()) if c not in used)]
+    return dataset_from_frame(frame, path, target=target, drop=drop, ids=ids, groups=groups,
+                              name=path.name.split(".")[0] or "dataset")
+
+
+def _flag(option: str) -> str:
+    return "--" + option.replace("_", "-")
 
 
 def check_folds(dataset: Dataset, folds: int, what: str) -> tuple[int, str | None]:

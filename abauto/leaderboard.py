@@ -20,6 +20,8 @@ import numpy as np
 import abauto
 from abauto.errors import LeaderboardError
 from abauto.files import write_json, write_text
+from abauto.leaderboard_view import (describe_pipeline, fmt_number, fmt_score, leaderboard_rows,  # noqa: F401
+                                     markdown_table)
 
 SCHEMA_VERSION = 1
 
@@ -195,30 +197,20 @@ def build(dataset, settings, outcomes: list[dict], studies, notes: Sequence[str]
     return validate(json.loads(json.dumps(board)))
 
 
-def describe_pipeline(pipeline: list[dict]) -> str:
-    return " > ".join(s["plugin"] for s in pipeline)
-
-
-def _fmt(mean: float | None, std: float | None) -> str:
-    return "-" if mean is None else f"{mean:.4f} ± {std:.4f}"
-
-
 def table_rows(board: dict) -> list[dict]:
-    """One flat row per classifier family (the CSV/Markdown form)."""
-    metric = board["protocol"]["metric"]
-    rows = []
-    for e in board["entries"]:
-        first = next((f for f in e["folds"] if f), None)
-        row = {"rank": e["rank"], "family": e["family"], f"outer_{metric}_mean": e["outer_mean"],
-               f"outer_{metric}_std": e["outer_std"]}
-        for m, block in e["metrics"].items():
-            if m != metric:
-                row[f"outer_{m}_mean"] = block["mean"]
-        row["inner_mean"] = e["inner_mean"]
-        row["fit_seconds"] = round(e["fit_seconds"], 3)
-        row["pipeline_fold0"] = describe_pipeline(first["pipeline"]) if first else ""
-        rows.append(row)
-    return rows
+    """One flat row per classifier family (the CSV form): rank, family, the chosen metric's mean and
+    std, the other metrics' means, inner mean, fit seconds, the pipeline of the first fold where the
+    family was chosen (``pipeline_fold0``, kept for compatibility) and ``folds`` (scored/outer)."""
+    rows = leaderboard_rows(board)
+    out = []
+    for r in rows.families:
+        row = {"rank": r.rank, "family": r.family, f"outer_{rows.metric}_mean": r.score.mean,
+               f"outer_{rows.metric}_std": r.score.std}
+        row.update({f"outer_{m}_mean": s.mean for m, s in r.others})
+        row.update(inner_mean=r.inner_mean, fit_seconds=round(r.fit_seconds, 3), pipeline_fold0=r.first_pipeline,
+                   folds=r.coverage)
+        out.append(row)
+    return out
 
 
 def to_csv(board: dict) -> str:
@@ -232,25 +224,21 @@ def to_csv(board: dict) -> str:
 
 
 def to_markdown(board: dict) -> str:
-    metric = board["protocol"]["metric"]
     p = board["protocol"]
+    rows = leaderboard_rows(board)
+    metric = rows.metric
     outer = f"{p['outer_folds']}-fold" if p["outer"] == "kfold" else f"holdout {p['holdout_fraction']}"
+    table = [[str(r.rank), r.family, str(r.score), r.coverage, *(str(s) for _, s in r.others),
+              fmt_number(r.inner_mean), r.pipeline_text] for r in rows.families]
     lines = [f"# Leaderboard: {board['dataset']['name']}", "",
              f"Nested CV ({outer} outer{', grouped' if p['grouped'] else ''}, {p['inner_folds']}-fold inner), "
              f"{p['trials']} trials per study, sampler {p['sampler']}, seed {p['seed']}, metric `{metric}`.", "",
-             f"**Selected per fold (abauto): {_fmt(board['best']['outer_mean'], board['best']['outer_std'])}**", "",
-             f"| rank | family | outer {metric} | accuracy | f1_macro | inner mean | pipeline (fold 0) |",
-             "|---:|---|---|---|---|---|---|"]
-    for e in board["entries"]:
-        acc, f1 = e["metrics"].get("accuracy", {}), e["metrics"].get("f1_macro", {})
-        first = next((f for f in e["folds"] if f), None)
-        lines.append(f"| {e['rank']} | {e['family']} | {_fmt(e['outer_mean'], e['outer_std'])} | "
-                     f"{_fmt(acc.get('mean'), acc.get('std'))} | {_fmt(f1.get('mean'), f1.get('std'))} | "
-                     f"{'-' if e['inner_mean'] is None else format(e['inner_mean'], '.4f')} | "
-                     f"{describe_pipeline(first['pipeline']) if first else ''} |")
+             f"**Selected per fold (abauto): {rows.selected.score}** ({rows.selected.coverage} folds)", ""]
+    lines += markdown_table(["rank", "family", f"outer {metric}", "folds", *rows.others, "inner mean",
+                             "pipeline (folds chosen)"], table, "rl" + "l" * (len(rows.others) + 4))
     if board["final"]:
         lines += ["", f"Final model: `{describe_pipeline(board['final']['pipeline'])}` "
-                      f"(inner {metric} {board['final']['inner_mean']:.4f} ± {board['final']['inner_std']:.4f})"]
+                      f"(inner {metric} {fmt_score(board['final']['inner_mean'], board['final']['inner_std'])})"]
     if board["failures"]:
         lines += ["", f"{len(board['failures'])} failed trials; see `failures` in leaderboard.json."]
     return "\n".join(lines) + "\n"
@@ -262,9 +250,9 @@ def text_report(board: dict) -> str:
     lines = [f"abauto {board['abauto_version']}: {board['dataset']['name']} ({board['dataset']['rows']} rows, "
              f"{board['dataset']['features']} features, {len(board['dataset']['classes'])} classes)",
              f"Outer {p['outer']} ({p['outer_folds']} fold{'s' if p['outer_folds'] != 1 else ''}), inner {p['inner_folds']}-fold; "
-             f"{p['metric']} = {_fmt(best['outer_mean'], best['outer_std'])} (mean ± std over outer folds)", ""]
+             f"{p['metric']} = {fmt_score(best['outer_mean'], best['outer_std'])} (mean ± std over outer folds)", ""]
     for m, block in best["metrics"].items():
-        lines.append(f"  {m:<20} {_fmt(block['mean'], block['std'])}")
+        lines.append(f"  {m:<20} {fmt_score(block['mean'], block['std'])}")
     if "confusion" in best:
         labels = best["confusion"]["labels"]
         width = max(9, *(len(str(label)) for label in labels))

@@ -4,7 +4,7 @@ Per feature: missing share, range, mean, skew, excess kurtosis and a normality h
 and Pearson's test when there are at least 20 values, otherwise a skew/kurtosis rule); class
 counts; and the correlations among the most correlated numeric features. :func:`profile_frame`
 computes a plain dict, :func:`print_profile` shows it in the terminal and :func:`html_section` /
-:func:`html_page` render it with the report's inline-SVG helpers.
+:func:`html_page` render it with the HTML helpers of :mod:`abauto.html`.
 """
 
 from __future__ import annotations
@@ -157,57 +157,69 @@ def _feature_cells(f: dict) -> list[str]:
 HEADER = ["feature", "kind", "missing", "range", "mean", "skew", "kurtosis", "normal p", "hint"]
 
 
+def _feature_table(profile: dict, level: int):
+    """The features as a rich table; higher levels leave out columns for narrow consoles: first
+    kurtosis and the normality p-value (the hint sums them up), then skew, then min and max."""
+    from abauto.cli_render import Col, make_table
+
+    cols = [("miss", 0), ("min", 3), ("max", 3), ("skew", 2), ("kurt", 1), ("p norm", 1)]
+    shown = [h for h, drop_at in cols if not drop_at or level < drop_at]
+    rows = []
+    for f in profile["features"]:
+        if f["kind"] == "categorical":
+            cells = {"miss": f"{100 * f['missing']:.1f}%"}
+            hint = f"categorical, {f['levels']} levels"
+        else:
+            c = _feature_cells(f)
+            cells = {"miss": c[2], "min": _short(f["min"]), "max": _short(f["max"]), "skew": c[5], "kurt": c[6],
+                     "p norm": _p(f["normal_p"])}
+            hint = c[8]
+        rows.append([f["name"], *[cells.get(h, "") for h in shown], hint])
+    return make_table("Features", [Col("feature"), *(Col(h, "right") for h in shown), Col("hint")], rows)
+
+
+def _pairs_table(pairs: list[dict], level: int):
+    """The most correlated pairs; on narrow consoles the two names share one column, one per line."""
+    from abauto.cli_render import Col, make_table
+
+    title = "Most correlated feature pairs (Pearson r)"
+    if level == 0:
+        return make_table(title, [Col("feature"), Col("feature"), Col("r", "right")],
+                          [[p["a"], p["b"], f"{p['r']:+.3f}"] for p in pairs])
+    return make_table(title, [Col("features"), Col("r", "right")],
+                      [[f"{p['a']}\n{p['b']}", f"{p['r']:+.3f}"] for p in pairs], sections=set(range(len(pairs))))
+
+
 def print_profile(profile: dict, console=None) -> None:
-    """The profile as rich tables on the terminal."""
-    from rich import box
+    """The profile as rich tables on the terminal, fitted to its width; feature names are never cut."""
     from rich.console import Console
-    from rich.table import Table
+
+    from abauto.cli_render import Col, Fitted, make_table
 
     console = console or Console()
     console.print(f"[bold]{profile['name']}[/bold]: {profile['rows']} rows, {len(profile['features'])} features, "
                   f"{len(profile['classes'])} classes in {profile['target']!r}, "
                   f"{100 * profile['missing_fraction']:.2f}% missing cells", highlight=False)
-    t = Table(title="Features", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-    t.add_column("feature", overflow="ellipsis", no_wrap=True, min_width=8, max_width=17)
-    for h in ("miss", "min", "max", "skew", "kurt", "p norm"):
-        t.add_column(h, justify="right", no_wrap=True)
-    t.add_column("hint", no_wrap=True, overflow="ellipsis")
-    for f in profile["features"]:
-        if f["kind"] == "categorical":
-            t.add_row(f["name"], f"{100 * f['missing']:.1f}%", "", "", "", "", "", f"categorical, {f['levels']} levels")
-        else:
-            c = _feature_cells(f)
-            t.add_row(f["name"], c[2], _short(f["min"]), _short(f["max"]), c[5], c[6], _p(f["normal_p"]), c[8])
-    console.print(t)
-    c = Table(title="Classes", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-    c.add_column("class")
-    c.add_column("rows", justify="right")
-    c.add_column("share", justify="right")
+    console.print(Fitted(lambda level, width: _feature_table(profile, level), 4))
     total = sum(profile["classes"].values())
-    for k, v in profile["classes"].items():
-        c.add_row(k, str(v), f"{100 * v / total:.1f}%")
-    console.print(c)
+    console.print(make_table("Classes", [Col("class"), Col("rows", "right"), Col("share", "right")],
+                             [[k, str(v), f"{100 * v / total:.1f}%"] for k, v in profile["classes"].items()]))
     pairs = profile["correlation"]["pairs"]
     if pairs:
-        p = Table(title="Most correlated feature pairs (Pearson r)", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-        p.add_column("feature")
-        p.add_column("feature")
-        p.add_column("r", justify="right")
-        for pair in pairs:
-            p.add_row(pair["a"], pair["b"], f"{pair['r']:+.3f}")
-        console.print(p)
+        console.print(Fitted(lambda level, width: _pairs_table(pairs, level), 2))
 
 
 def html_section(profile: dict, prefix: str = "profile", max_rows: int = 300) -> str:
     """The profile as HTML (tables and a correlation heatmap), for the report or a page."""
-    from abauto.report import heatmap, note, table
+    from abauto.html import breakable, heatmap, note, table
 
     miss = sum(1 for f in profile["features"] if f["missing"] > 0)
     shown = profile["features"][:max_rows]
     parts = [f"<p>{profile['rows']} rows, {len(profile['features'])} features ({miss} with missing values), "
              f"{100 * profile['missing_fraction']:.2f}% of feature cells missing. The normality hint uses "
              f"D'Agostino–Pearson's test (p ≥ {NORMAL_P} ≈ normal) with ≥ 20 values, then skew and excess kurtosis.</p>",
-             table(HEADER, [_feature_cells(f) for f in shown], numeric={2, 3, 4, 5, 6, 7})]
+             table(HEADER, [[breakable(f["name"]), *_feature_cells(f)[1:]] for f in shown], numeric={2, 3, 4, 5, 6, 7},
+                   cls="compact")]
     if len(shown) < len(profile["features"]):
         parts.append(note(f"Showing the first {len(shown)} of {len(profile['features'])} features; "
                           "'abauto profile DATA' prints them all."))
@@ -220,7 +232,8 @@ def html_section(profile: dict, prefix: str = "profile", max_rows: int = 300) ->
         parts.append(heatmap(m, names, names, f"{prefix}-correlation", cmap="RdBu_r", vmin=-1, vmax=1,
                              annotations=ann if len(names) <= 14 else None, colorbar="Pearson r",
                              caption="Pearson correlation among the numeric features most correlated with another feature."))
-        parts.append(table(["feature", "feature", "r"], [[p["a"], p["b"], f"{p['r']:+.3f}"] for p in corr["pairs"]],
+        parts.append(table(["feature", "feature", "r"], [[breakable(p["a"]), breakable(p["b"]), f"{p['r']:+.3f}"]
+                                                         for p in corr["pairs"]],
                            numeric={2}))
     else:
         parts.append(note("Fewer than two non-constant numeric features: no correlation heatmap."))
@@ -229,7 +242,7 @@ def html_section(profile: dict, prefix: str = "profile", max_rows: int = 300) ->
 
 def html_page(profile: dict) -> str:
     """A self-contained HTML page of the profile (``abauto profile --html``)."""
-    from abauto.report import esc, page, table
+    from abauto.html import esc, page, table
 
     total = sum(profile["classes"].values())
     classes = table(["class", "rows", "share"], [[k, v, f"{100 * v / total:.1f}%"] for k, v in profile["classes"].items()],

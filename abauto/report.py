@@ -13,162 +13,20 @@ history, hyperparameter importances), ``model-card.json`` (package versions, fea
 
 from __future__ import annotations
 
-import html
-import io
 import json
 import re
 import time
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from abauto import leaderboard as lb
 from abauto.files import write_text
+from abauto.html import (CSP, PALETTE, Raw, esc, figure, guarded, heatmap, note, num,  # noqa: F401
+                         page, svg, table)
+from abauto.leaderboard_view import fmt_params, fmt_score, leaderboard_rows
 
 REPORT_FILE = "report.html"
-PALETTE = ["#3b6ea5", "#e07b39", "#4c9a6a", "#b8474d", "#7d62a8", "#8c6d4f", "#c266a7", "#6f6f6f"]
-CSS = """
-body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;color:#1e2329;background:#f6f7f9;margin:0}
-main{max-width:1040px;margin:0 auto;padding:24px 28px 48px;background:#fff;min-height:100vh}
-h1{font-size:1.7em;margin:.2em 0 .1em}
-h2{font-size:1.3em;margin:1.8em 0 .5em;padding-bottom:.2em;border-bottom:2px solid #e3e6ea}
-h3{font-size:1.05em;margin:1.2em 0 .4em}
-.sub{color:#5b6470;margin:0 0 1em}
-.note{color:#6b5900;background:#fff8dc;border-left:4px solid #e0c050;padding:6px 10px;margin:.6em 0}
-.error{color:#8a1f1f;background:#fdecec;border-left:4px solid #c44;padding:6px 10px}
-nav{font-size:.92em;margin:.8em 0 1.2em;display:flex;flex-wrap:wrap;gap:4px 18px}
-nav a{color:#2f5f96;text-decoration:none;white-space:nowrap}
-table{border-collapse:collapse;margin:.4em 0 1em;font-size:.92em}
-th,td{padding:4px 10px;border-bottom:1px solid #e3e6ea;text-align:left;vertical-align:top}
-th{background:#f0f2f5;font-weight:600}
-td.n,th.n{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
-tr.hl td{background:#eef5ff;font-weight:600}
-.bar{display:inline-block;height:.8em;background:#3b6ea5;border-radius:2px;vertical-align:middle;margin-left:6px}
-.pipe{font-size:.95em;color:#3d4650}
-.lb{font-size:.86em}
-.lb td:last-child{min-width:240px}
-.kv td:first-child{color:#5b6470;white-space:nowrap}
-code,pre{font:13px/1.4 ui-monospace,"DejaVu Sans Mono",monospace}
-pre{background:#f4f5f7;padding:8px 10px;overflow-x:auto;white-space:pre-wrap;word-break:break-all}
-figure.plot{margin:.6em 0 1.2em;text-align:center}
-figure.plot svg{max-width:100%;height:auto}
-.cards{display:flex;flex-wrap:wrap;gap:12px;margin:.8em 0}
-.card{border:1px solid #e3e6ea;border-radius:6px;padding:8px 14px;min-width:110px}
-.card b{display:block;font-size:1.35em}
-.card span{color:#5b6470;font-size:.85em}
-"""
-CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
-
-
-# ----------------------------------------------------------------------------- HTML and figures
-
-def esc(value) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def num(value, digits: int = 4) -> str:
-    if value is None or (isinstance(value, float) and not np.isfinite(value)):
-        return "–"
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        return str(value)
-    return f"{value:.{digits}f}"
-
-
-def table(header: list[str], rows: list[list], numeric: set[int] = frozenset(), cls: str = "",
-          highlight: set[int] = frozenset()) -> str:
-    """An HTML table; cells are escaped unless they are ``Raw``; columns in ``numeric`` align right."""
-    def cell(tag, i, v):
-        klass = ' class="n"' if i in numeric else ""
-        return f"<{tag}{klass}>{v if isinstance(v, Raw) else esc(v)}</{tag}>"
-    head = "".join(cell("th", i, h) for i, h in enumerate(header)) if header else ""
-    hl = ' class="hl"'
-    body = "".join(f"<tr{hl if r in highlight else ''}>" + "".join(cell("td", i, v) for i, v in enumerate(row))
-                   + "</tr>" for r, row in enumerate(rows))
-    thead = f"<thead><tr>{head}</tr></thead>" if head else ""
-    return f'<table class="{cls}">{thead}<tbody>{body}</tbody></table>'
-
-
-class Raw(str):
-    """Trusted HTML that :func:`table` inserts unescaped."""
-
-
-def note(text: str) -> str:
-    return f'<p class="note">{esc(text)}</p>'
-
-
-def figure(width: float, height: float):
-    """A new matplotlib Figure (inches) with the report's style; no pyplot involved."""
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height), layout="constrained")
-    return fig
-
-
-def svg(fig, name: str, caption: str = "") -> str:
-    """The figure as an inline ``<svg>`` in a ``<figure>``; ids are prefixed by ``name`` so that
-    several figures in one page never share an id."""
-    import matplotlib
-
-    buf = io.StringIO()
-    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": name, "font.size": 9,
-                                "font.family": ["DejaVu Sans", "sans-serif"]}):
-        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
-    text = buf.getvalue()
-    text = text[text.index("<svg"):]
-    text = re.sub(r'\bid="([^"]+)"', rf'id="{name}-\1"', text)
-    text = re.sub(r'url\(#([^)]+)\)', rf'url(#{name}-\1)', text)
-    text = re.sub(r'href="#([^"]+)"', rf'href="#{name}-\1"', text)
-    text = text.replace("<svg ", f'<svg role="img" aria-label="{esc(caption or name)}" ', 1)
-    cap = f"<figcaption class=\"sub\">{esc(caption)}</figcaption>" if caption else ""
-    return f'<figure class="plot" data-figure="{esc(name)}">{text}{cap}</figure>'
-
-
-def heatmap(matrix, rows: list[str], cols: list[str], name: str, *, title: str = "", cmap: str = "Blues",
-            vmin: float = 0.0, vmax: float = 1.0, annotations: list[list[str]] | None = None,
-            xlabel: str = "", ylabel: str = "", colorbar: str = "", caption: str = "") -> str:
-    """A labelled heatmap with optional per-cell text, as inline SVG."""
-    m = np.asarray(matrix, dtype=float)
-    size = max(3.2, min(9.0, 1.6 + 0.42 * max(m.shape)))
-    fig = figure(size + 1.2, size)
-    ax = fig.add_subplot()
-    image = ax.imshow(m, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
-    ax.set_xticks(range(len(cols)), [str(c) for c in cols], rotation=45 if max(map(len, map(str, cols))) > 4 else 0,
-                  ha="right" if max(map(len, map(str, cols))) > 4 else "center", rotation_mode="anchor")
-    ax.set_yticks(range(len(rows)), [str(r) for r in rows])
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    if title:
-        ax.set_title(title)
-    if annotations is not None and max(m.shape) <= 25:
-        mid = (vmin + vmax) / 2
-        for i in range(m.shape[0]):
-            for j in range(m.shape[1]):
-                dark = abs(m[i, j]) > abs(mid) + (vmax - vmin) * 0.15 if vmin < 0 else m[i, j] > mid
-                ax.text(j, i, annotations[i][j], ha="center", va="center", fontsize=8 if max(m.shape) < 12 else 6,
-                        color="white" if dark else "#1e2329")
-    fig.colorbar(image, ax=ax, shrink=0.8, label=colorbar)
-    return svg(fig, name, caption)
-
-
-def page(title: str, subtitle: str, sections: list[tuple[str, str, str]]) -> str:
-    """A whole HTML document: ``sections`` are (anchor, heading, body html)."""
-    nav = "".join(f'<a href="#{a}">{esc(h)}</a>' for a, h, _ in sections)
-    body = "".join(f'<section id="{a}"><h2>{esc(h)}</h2>{b}</section>' for a, h, b in sections)
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
-            '<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{esc(title)}</title><style>{CSS}</style></head><body><main>"
-            f"<h1>{esc(title)}</h1><p class=\"sub\">{subtitle}</p><nav>{nav}</nav>{body}"
-            "</main></body></html>\n")
-
-
-def guarded(build: Callable[[], str]) -> str:
-    """Run one section builder; an unexpected failure becomes a visible note, not a lost report."""
-    try:
-        return build()
-    except Exception as exc:  # the report must still be written
-        return f'<p class="error">This section could not be drawn: {esc(type(exc).__name__)}: {esc(exc)}</p>'
 
 
 # ----------------------------------------------------------------------------- run folder inputs
@@ -269,32 +127,24 @@ def section_dataset(run: Run) -> str:
 
 def section_leaderboard(run: Run) -> str:
     b, p = run.board, run.board["protocol"]
-    metric = run.metric
-    others = [m for m in p["metrics"] if m != metric]
-    header = ["rank", "family", f"outer {metric}", "folds"] + others + ["inner mean", "fit s", "pipeline (first fold scored)"]
-    best = b["best"]
-    n_folds = p["outer_folds"]
+    rows = leaderboard_rows(b)
+    header = ["rank", "family", f"outer {rows.metric}", "folds", *rows.others, "inner mean", "fit s",
+              "pipeline (folds chosen)"]
 
-    def scored(scores):
-        return f"{sum(s is not None for s in scores)}/{n_folds}"
-
-    def pipe(steps):
-        return Raw(f'<span class="pipe">{" › ".join(esc(s["plugin"]) for s in steps)}</span>')
-    rows = [["–", "selected per fold (abauto)", lb._fmt(best["outer_mean"], best["outer_std"]), scored(best["outer_scores"])]
-            + [num(best["metrics"][m]["mean"]) for m in others]
-            + ["", "", Raw(f'<span class="pipe">{esc(", ".join(f or "–" for f in best["families"]))}</span>')]]
-    for e in b["entries"]:
-        first = next((f for f in e["folds"] if f), None)
-        rows.append([e["rank"], e["family"], lb._fmt(e["outer_mean"], e["outer_std"]), scored(e["outer_scores"])]
-                    + [num(e["metrics"][m]["mean"]) if m in e["metrics"] else "–" for m in others]
-                    + [num(e["inner_mean"]), num(e["fit_seconds"], 2), pipe(first["pipeline"]) if first else ""])
+    def pipe(text: str):
+        return Raw(f'<span class="pipe">{esc(text).replace(" &gt; ", " › ")}</span>')
+    cells = [["–" if r.selected else r.rank, r.family, fmt_score(r.score.mean, r.score.std, missing="–"), r.coverage,
+              *(num(s.mean) for _, s in r.others), num(r.inner_mean) if not r.selected else "",
+              num(r.fit_seconds, 2) if not r.selected else "", pipe(r.pipeline_text)] for r in rows]
+    cells[0][1] = "selected per fold"
     outer = f"{p['outer_folds']}-fold" if p["outer"] == "kfold" else f"holdout {p['holdout_fraction']}"
     text = (f"<p>Nested cross-validation: {esc(outer)} outer{', grouped' if p['grouped'] else ''}, "
             f"{p['inner_folds']}-fold inner, {p['trials']} trials per study, sampler <code>{esc(p['sampler'])}</code>, "
             f"seed {p['seed']}. Scores are mean ± std over outer folds (other metrics: mean); a family only has "
             f"outer scores in the folds where it had at least one completed trial (column folds), so compare "
             f"families with the same count. The first row is the honest estimate of the whole procedure "
-            f"(the pipeline selected in each fold; the families it chose are listed).</p>")
+            f"(the pipeline selected in each fold; the families it chose are listed). For a family, the pipeline "
+            f"column shows its most common pipeline over the outer folds and the folds where it was chosen.</p>")
     t = b["trials"]
     extra = f"<p class=\"sub\">Trials: {t['complete']} complete, {t['pruned']} pruned, {t['failed']} failed.</p>"
     fails = ""
@@ -302,8 +152,8 @@ def section_leaderboard(run: Run) -> str:
         failed = [[f["study"], f["trial"], f["plugin"], f["error"][:200]] for f in b["failures"][:30]]
         fails = "<h3>Failed trials</h3>" + table(["study", "trial", "plugin", "error"], failed, numeric={1})
     notes = "".join(note(n) for n in b.get("notes") or [])
-    numeric = {0, *range(2, 6 + len(others))}
-    return text + table(header, rows, numeric=numeric, highlight={0}, cls="lb") + extra + notes + fails
+    numeric = {0, *range(2, 6 + len(rows.others))}
+    return text + table(header, cells, numeric=numeric, highlight={0}, cls="lb compact", names={1}) + extra + notes + fails
 
 
 def section_outer_scores(run: Run) -> str:
@@ -431,17 +281,11 @@ def section_per_class(run: Run) -> str:
     return table(["class", "precision", "recall", "F1", "support"], rows, numeric={1, 2, 3, 4}, highlight={len(rows) - 1})
 
 
-def _params(params) -> str:
-    if not params:
-        return "–"
-    return ", ".join(f"{k}={json.dumps(v) if isinstance(v, (dict, list)) else v}" for k, v in params.items())
-
-
 def section_final(run: Run) -> str:
     final = run.board["final"]
     if not final:
         return note("No final model: every trial of the final study failed.")
-    rows = [[s["slot"], s["plugin"], Raw(f"<code>{esc(_params(s['params']))}</code>")] for s in final["pipeline"]]
+    rows = [[s["slot"], s["plugin"], Raw(f"<code>{esc(fmt_params(s['params']))}</code>")] for s in final["pipeline"]]
     return (f"<p>Chosen by the final study on all rows: trial {final['trial']}, family <b>{esc(final['family'])}</b>, "
             f"inner {esc(run.metric)} {num(final['inner_mean'])} ± {num(final['inner_std'])}. "
             f"Saved as <code>best_pipeline.skops</code>.</p>"

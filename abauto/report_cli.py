@@ -1,4 +1,5 @@
-"""The ``abauto report`` and ``abauto profile`` commands; :func:`register` adds them to the app."""
+"""The ``abauto report`` and ``abauto profile`` commands, added through ``register_commands``
+(a built-in entry point of abauto)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
+
+from abauto.hookspecs import hookimpl
 
 
 def report(run_dir: Path = typer.Argument(..., help="Run folder written by 'abauto search' (holds leaderboard.json)."),
@@ -18,7 +21,7 @@ def report(run_dir: Path = typer.Argument(..., help="Run folder written by 'abau
     typer.echo(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB)")
 
 
-def profile(data: Path = typer.Argument(..., help="CSV, TSV or parquet table (or a low-level JSON source)."),
+def profile(data: Path = typer.Argument(..., help="CSV, TSV or parquet table, or an input a loader plugin reads (see 'abauto plugins')."),
             target: Optional[str] = typer.Option(None, help="Class column (default: 'class' if present, else the last)."),
             drop: Optional[List[str]] = typer.Option(None, help="Columns to leave out (repeat or comma-separate)."),
             id_: Optional[List[str]] = typer.Option(None, "--id", help="Identifier columns, left out of the features."),
@@ -38,7 +41,8 @@ def profile(data: Path = typer.Argument(..., help="CSV, TSV or parquet table (or
         typer.echo(f"wrote {path}")
 
 
-def register(app: typer.Typer) -> None:
-    """Add ``report`` and ``profile`` as top-level commands of ``app``."""
-    app.command()(report)
-    app.command()(profile)
+@hookimpl
+def register_commands(cli: typer.Typer) -> None:
+    """Add ``report`` and ``profile`` as top-level commands of ``cli``."""
+    cli.command()(report)
+    cli.command()(profile)

@@ -373,3 +373,51 @@ class _Checker:
             back.predict(out)
         except Exception as exc:
             self.fail(f"a classifier cannot use the transformed data: {_one_line(exc)}", config)
+
+
+def check_loader(loader) -> str:
+    """Check that an input loader (:class:`abauto.extensions.Loader`) keeps the contract on
+    inputs that are not its own; return a short summary, or raise :class:`PluginCheckError`.
+
+    ``claims`` must return a bool without raising for a missing path, a plain CSV table and an
+    empty folder, and must not claim the CSV table (abauto reads tables itself); ``load`` called
+    on a missing path with no options must raise an :class:`abauto.errors.AbautoError` whose
+    message is one line (what the command line prints), not another exception.
+    """
+    import tempfile
+    from pathlib import Path
+
+    from abauto.errors import AbautoError
+    from abauto.extensions import Loader
+
+    if not isinstance(loader, Loader):
+        raise PluginCheckError(f"{loader!r}: not an abauto.extensions.Loader")
+    if loader.problem():
+        raise PluginCheckError(f"{loader.name}: {loader.problem()}")
+    with tempfile.TemporaryDirectory() as tmp:
+        missing, table, folder = Path(tmp) / "missing", Path(tmp) / "table.csv", Path(tmp) / "empty"
+        table.write_text("a,b,class\n1,2,x\n3,4,y\n")
+        folder.mkdir()
+        claimed = []
+        for what, path in (("a missing path", missing), ("a CSV table", table), ("an empty folder", folder)):
+            try:
+                answer = loader.claims(path)
+            except Exception as exc:
+                raise PluginCheckError(f"{loader.name}: claims() raised {type(exc).__name__} on {what}: {exc}") from None
+            if not isinstance(answer, bool):
+                raise PluginCheckError(f"{loader.name}: claims() returned {answer!r} on {what}, not a bool")
+            if answer:
+                claimed.append(what)
+        if "a CSV table" in claimed:
+            raise PluginCheckError(f"{loader.name}: claims a plain CSV table, which abauto reads itself")
+        try:
+            loader.load(missing)
+        except AbautoError as exc:
+            if len(str(exc).strip().splitlines()) != 1:
+                raise PluginCheckError(f"{loader.name}: load() on a missing path: the error message must be one line") from None
+        except Exception as exc:
+            raise PluginCheckError(f"{loader.name}: load() on a missing path raised {type(exc).__name__}, not an "
+                                   f"abauto.errors.AbautoError such as DataError: {exc}") from None
+        else:
+            raise PluginCheckError(f"{loader.name}: load() on a missing path returned instead of raising DataError")
+    return f"claims {', '.join(claimed) or 'none of the probes'}; refuses a missing path with a one-line error"

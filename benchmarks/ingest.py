@@ -1,5 +1,5 @@
 """Ingest speed of AcousticBrainz low-level documents: documents per CPU second through
-``abauto.acousticbrainz`` (read, parse, extract into the float32 matrix), against parsing the
+``abauto_plugins.acousticbrainz`` (read, parse, extract into the float32 matrix), against parsing the
 same files with orjson and nothing else (the ceiling), on one core.
 
     python benchmarks/ingest.py [--copies 10] [--source ../shared/acousticbrainz]
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import orjson
 
-from abauto.acousticbrainz.loader import read_documents
+from abauto_plugins.acousticbrainz.loader import read_documents
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_SOURCE = HERE.parent.parent / "shared" / "acousticbrainz"

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.io import wavfile
 
-from abauto.acousticbrainz.loader import read_documents
+from abauto_plugins.acousticbrainz.loader import read_documents
 from abauto.cli import main
 
 pytestmark = pytest.mark.slow

@@ -15,21 +15,16 @@ import pandas as pd
 import pytest
 import yaml
 
-from abauto.acousticbrainz import patterns
-from abauto.acousticbrainz.groundtruth import read_groundtruth
-from abauto.acousticbrainz.loader import load_frame, read_documents
 from abauto.data import DataError, load_dataset
+from abauto_plugins.acousticbrainz import patterns
+from abauto_plugins.acousticbrainz.groundtruth import read_groundtruth
+from abauto_plugins.acousticbrainz.loader import load_frame, read_documents
 from conftest import shared_file
 
 
 @pytest.fixture
 def ab_folder():
     return shared_file("acousticbrainz", "lowlevel")
-
-
-@pytest.fixture
-def soundtracks():
-    return shared_file("acousticbrainz", "soundtracks")
 
 
 def _stems(folder: Path) -> list[str]:

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from scipy.special import erfinv
 
-from abauto.acousticbrainz.loader import read_documents
-from abauto_plugins.gaia_transformers import PRESETS, GaiaPreset
+from abauto_plugins.acousticbrainz.gaia_transformers import PRESETS, GaiaPreset
+from abauto_plugins.acousticbrainz.loader import read_documents
 from conftest import shared_file
 
 

@@ -1,77 +1,14 @@
-"""Command-line pieces for low-level JSON input: the options ``abauto search`` passes through,
-``abauto convert``, and ``abauto predict --format acousticbrainz``."""
+"""The plugin's commands: ``abauto convert``, ``extract``, ``gaia-results``, and the writer of
+``abauto predict --format acousticbrainz``."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, List, Optional, Sequence
+from typing import List, Optional
 
 import typer
 
 from abauto.errors import DataError
-
-
-def _split(values: Optional[Sequence[str]]) -> list[str]:
-    return [v.strip() for item in values or [] for v in item.split(",") if v.strip()]
-
-
-def lowlevel_options(groundtruth: Optional[Path], select: Optional[List[str]], exclude: Optional[List[str]],
-                     join: Optional[Path]) -> dict[str, Any]:
-    """The options for ``load_dataset``'s frame loader; empty when none was given.
-
-    ``--exclude-descriptors none`` (or an empty value) keeps everything (the default leaves out
-    ``metadata.*``, as gaia's presets do)."""
-    options: dict[str, Any] = {}
-    if groundtruth is not None:
-        options["groundtruth"] = groundtruth
-    if select:
-        options["select"] = _split(select)
-    if exclude is not None and len(exclude):
-        values = _split(exclude)
-        options["exclude"] = [] if values in ([], ["none"]) else values
-    if join is not None:
-        options["join"] = join
-    return options
-
-
-def load_input(data: Path, target: str | None, drop: list[str], ids: list[str], groups: str | None,
-               groundtruth: Optional[Path] = None, select: Optional[List[str]] = None,
-               exclude: Optional[List[str]] = None, join: Optional[Path] = None, progress: bool = True):
-    """``load_dataset`` plus low-level options; columns of a ``--join`` file serve as
-    ``--groups``/``--id`` only and are never features."""
-    from abauto.acousticbrainz.loader import join_columns
-    from abauto.data import load_dataset
-
-    options = lowlevel_options(groundtruth, select, exclude, join)
-    if join is not None:
-        used = {groups, *ids, *drop}
-        drop = [*drop, *[c for c in join_columns(join) if c not in used]]
-    if options:
-        options["progress"] = progress
-    return load_dataset(data, target=target, drop=drop, ids=ids, groups=groups, **options)
-
-
-def grid_override(config: Optional[Path], grid: Optional[List[str]]) -> dict | None:
-    """``--grid svm.C=0.5,2 --grid preset=basic``: replace those parameters' values in the
-    config's grid (values are YAML scalars: numbers, true/false, null)."""
-    import yaml
-
-    from abauto.config import load_config
-
-    if not grid:
-        return None
-    merged = dict((load_config(config) if config else {}).get("grid") or {})
-    for item in grid:
-        name, sep, values = item.partition("=")
-        if not sep or not name.strip():
-            raise DataError(f"--grid {item!r}: expected PARAMETER=V1,V2,...")
-        try:
-            merged[name.strip()] = [yaml.safe_load(v.strip()) for v in values.split(",") if v.strip()]
-        except yaml.YAMLError:
-            raise DataError(f"--grid {item!r}: unreadable value") from None
-        if not merged[name.strip()]:
-            raise DataError(f"--grid {item!r}: no values")
-    return merged
 
 
 def convert(data: Path = typer.Argument(..., help="Folder of low-level *.json, a .tar(.bz2/.zst) dump or bulk JSON."),
@@ -85,8 +22,9 @@ def convert(data: Path = typer.Argument(..., help="Folder of low-level *.json, a
     """Convert low-level documents + ground truth into one table (id column first, label last)."""
     import time
 
-    from abauto.acousticbrainz.loader import load_frame
     from abauto.files import atomic_path
+
+    from .loader import load_frame, lowlevel_options
 
     t0 = time.perf_counter()
     options = lowlevel_options(groundtruth, select, exclude_descriptors, join)
@@ -105,16 +43,15 @@ def convert(data: Path = typer.Argument(..., help="Folder of low-level *.json, a
                f"({rate:.0f} documents/s)")
 
 
-def predict_highlevel(model: Path, data: Path, output: Optional[Path], fmt: str) -> None:
+def predict_highlevel(model: Path, data: Path, output: Optional[Path]) -> None:
     """``abauto predict MODEL lowlevel/ --format acousticbrainz -o highlevel/``."""
     from abauto import __version__ as abauto_version
-    from abauto.acousticbrainz.highlevel import write_highlevel
-    from abauto.acousticbrainz.loader import read_documents
-    from abauto.acousticbrainz.patterns import descriptor_of
     from abauto.model import align, load_model, versions
 
-    if fmt != "acousticbrainz":
-        raise DataError(f"--format {fmt!r}: expected csv or acousticbrainz")
+    from .highlevel import write_highlevel
+    from .loader import read_documents
+    from .patterns import descriptor_of
+
     if output is None:
         raise DataError("--format acousticbrainz writes one JSON per recording: give -o FOLDER")
     pipeline, card = load_model(model)
@@ -137,7 +74,7 @@ def gaia_results(run_dir: Path = typer.Argument(..., help="Run folder written by
                                                        help="HTML file [default: RUN_DIR/<className>.results.html]."),
                  ) -> None:
     """gaia's results page: accuracy, normalized accuracy, their stds and the confusion matrix."""
-    from abauto.acousticbrainz.gaia_html import write_results_html
+    from .gaia_html import write_results_html
 
     typer.echo(f"wrote {write_results_html(run_dir, output)}")
 
@@ -147,14 +84,8 @@ def extract(audio: Path = typer.Argument(..., help="An audio file or a folder of
             force: bool = typer.Option(False, "--force", help="Re-analyse files whose document is up to date."),
             ) -> None:
     """Essentia's music extractor over your own audio: one low-level JSON per file (needs abauto[audio])."""
-    from abauto.acousticbrainz.extract import audio_files, extract_all
+    from .extract import audio_files, extract_all
 
     files = audio_files(audio)
     written = extract_all(files, output, skip_existing=not force)
     typer.echo(f"wrote {len(written)} low-level documents to {output}")
-
-
-def register(app: typer.Typer) -> None:
-    app.command("convert")(convert)
-    app.command("gaia-results")(gaia_results)
-    app.command("extract")(extract)

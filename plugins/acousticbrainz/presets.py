@@ -7,7 +7,6 @@ fixes the ``preset`` slot (``configs/gaia-svm.yaml``)."""
 
 from __future__ import annotations
 
-import abauto
 from abauto import Context, Kind, Params, Plugin
 
 from .gaia_transformers import PRESETS, GaiaPreset
@@ -29,9 +28,8 @@ def _builder(name: str):
     return build
 
 
-@abauto.hookimpl
-def register_preprocessors(register) -> None:
-    """Register one preset plugin per gaia preset."""
+def register_presets(register) -> None:
+    """Register one preset plugin per gaia preset (the package's ``register_preprocessors``)."""
     for name in PRESETS:
         # No preset promises non-negative output: gaia's min-max normalisation is not clipped,
         # so held-out values below the training minimum stay negative, as in gaia.

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from abauto.acousticbrainz.documents import strip_suffix
+from .documents import strip_suffix
 from abauto.errors import DataError
 
 HEADER_WORDS = {"id", "recording_id", "mbid", "file", "filename", "path", "track", "recording", "name"}

@@ -13,11 +13,12 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from abauto.acousticbrainz import documents as docs
-from abauto.acousticbrainz.flatten import Layout
-from abauto.acousticbrainz.groundtruth import GroundTruth, read_groundtruth
+from . import documents as docs
+from .flatten import Layout
+from .groundtruth import GroundTruth, read_groundtruth
 from abauto.data import read_table
 from abauto.errors import DataError
+from abauto.extensions import NOT_FEATURES
 
 PROGRESS_MIN = 2000  # documents before a progress bar is worth showing
 ID_COLUMNS = ("id", "recording_id", "mbid", "file", "filename")
@@ -164,19 +165,13 @@ def read_join(path: str | Path, ids: Sequence[str]) -> pd.DataFrame:
     return table.loc[list(ids)].reset_index(drop=True)
 
 
-def join_columns(path: str | Path) -> list[str]:
-    """The columns a join file adds (all but its id column)."""
-    table = read_table(path)
-    key = next((c for c in table.columns if c.strip().lower() in ID_COLUMNS), table.columns[0])
-    return [c for c in table.columns if c != key]
-
-
 def load_frame(path: str | Path, groundtruth: str | Path | None = None, select: Sequence[str] | None = None,
                exclude: Sequence[str] | None = None, join: str | Path | None = None,
                progress: bool = False, with_ids: bool = False) -> pd.DataFrame:
-    """The ``FRAME_LOADERS`` entry: features, joined columns, then the label column (named by
-    the ground truth's ``className``), one row per matched document; ``with_ids`` puts an
-    ``id`` column (the ground-truth id each document matched) first."""
+    """Features, joined columns, then the label column (named by the ground truth's
+    ``className``), one row per matched document; ``with_ids`` puts an ``id`` column (the
+    ground-truth id each document matched) first. The joined columns are listed in
+    ``attrs[NOT_FEATURES]``: they serve as ``--groups``/``--id`` only, never as features."""
     path = Path(path)
     if groundtruth is None:
         raise DataError(f"{path}: low-level JSON needs --groundtruth (gaia YAML, or a CSV of id,label)")
@@ -195,4 +190,37 @@ def load_frame(path: str | Path, groundtruth: str | Path | None = None, select: 
     parts.append(pd.DataFrame({label: [gt.labels[i] for i in found.ids]}))
     out = pd.concat(parts, axis=1)
     out.attrs["documents_seconds"] = found.seconds
+    out.attrs[NOT_FEATURES] = list(extra.columns) if join is not None else []
     return out
+
+
+def _split(values: Sequence[str] | None) -> list[str]:
+    return [v.strip() for item in values or [] for v in str(item).split(",") if v.strip()]
+
+
+def lowlevel_options(groundtruth: str | Path | None = None, select: Sequence[str] | None = None,
+                     exclude_descriptors: Sequence[str] | None = None,
+                     join: str | Path | None = None) -> dict[str, Any]:
+    """The command-line options (as given: repeatable, comma-separated) as :func:`load_frame`'s
+    keywords; empty when none was given.
+
+    ``--exclude-descriptors none`` (or an empty value) keeps everything (the default leaves out
+    ``metadata.*``, as gaia's presets do)."""
+    options: dict[str, Any] = {}
+    if groundtruth is not None:
+        options["groundtruth"] = groundtruth
+    if select:
+        options["select"] = _split(select)
+    if exclude_descriptors is not None and len(exclude_descriptors):
+        values = _split(exclude_descriptors)
+        options["exclude"] = [] if values in ([], ["none"]) else values
+    if join is not None:
+        options["join"] = join
+    return options
+
+
+def load_input(path: str | Path, groundtruth: str | Path | None = None, select: Sequence[str] | None = None,
+               exclude_descriptors: Sequence[str] | None = None, join: str | Path | None = None) -> pd.DataFrame:
+    """The plugin's registered loader: :func:`load_frame` with the command-line options, and a
+    progress bar on a terminal for large sources."""
+    return load_frame(path, progress=True, **lowlevel_options(groundtruth, select, exclude_descriptors, join))

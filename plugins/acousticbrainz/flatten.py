@@ -23,7 +23,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from abauto.acousticbrainz import patterns
+from . import patterns
 from abauto.errors import DataError
 
 # Descriptors whose length follows the audio (beats, onsets, chord sequences): gaia's removevl.
@@ -246,5 +246,5 @@ def _compile(leaves: Sequence[Leaf], numeric: bool):
             items.append(ref)
     lines.append(f"    return ({', '.join(items)}{',' if items else ''}), ({', '.join(lengths)}{',' if lengths else ''})")
     namespace: dict[str, Any] = {"_chain": chain}
-    exec(compile("\n".join(lines), "<abauto.acousticbrainz layout>", "exec"), namespace)  # noqa: S102
+    exec(compile("\n".join(lines), "<abauto_plugins.acousticbrainz layout>", "exec"), namespace)  # noqa: S102
     return namespace["extract"]
