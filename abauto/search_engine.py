@@ -146,6 +146,7 @@ def _select_ensemble(study: optuna.Study, objective: Objective, y, settings: Sea
     """Greedy ensemble selection (:mod:`abauto.ensemble`) over the study's OOF library. It
     ``wins`` (is the pipeline selected in this study) when it has more than one member and its
     inner score beats the best single trial's."""
+    t0 = time.perf_counter()
     library = objective.ensemble_library(study)
     if not library:
         return None
@@ -159,7 +160,7 @@ def _select_ensemble(study: optuna.Study, objective: Objective, y, settings: Sea
         members.append({"trial": t.number, "weight": sel.weights[i], "family": t.user_attrs["family"],
                         "pipeline": t.user_attrs["pipeline"], "params": t.params, "inner_mean": float(t.value)})
     return {"members": members, "inner_mean": sel.score, "inner_std": float(np.std(sel.fold_scores)),
-            "rounds": len(sel.trajectory), "library": len(library),
+            "rounds": len(sel.trajectory), "library": len(library), "seconds": time.perf_counter() - t0,
             "wins": len(members) > 1 and sel.score > best_value}
 
 
@@ -176,6 +177,7 @@ def _score_ensemble(chosen: dict, fitted: dict, job: FoldJob, space: PipelineSpa
     classes = np.unique(y[job.train])
     X_test = take(X, job.test)
     fit_s = predict_s = 0.0
+    fits = 0
     total = np.zeros((len(job.test), len(classes)))
     try:
         for m in chosen["members"]:
@@ -185,6 +187,7 @@ def _score_ensemble(chosen: dict, fitted: dict, job: FoldJob, space: PipelineSpa
                 t0 = time.perf_counter()
                 pipe.fit(take(X, job.train), y[job.train])
                 fit_s += time.perf_counter() - t0
+                fits += 1
             t0 = time.perf_counter()
             total += m["weight"] * ensemble.oof_part(pipe, X_test, classes)[1]
             predict_s += time.perf_counter() - t0
@@ -193,7 +196,8 @@ def _score_ensemble(chosen: dict, fitted: dict, job: FoldJob, space: PipelineSpa
     proba = total / sum(m["weight"] for m in chosen["members"])
     y_pred = classes[np.argmax(proba, axis=1)]
     scores = scorer(ensemble.FixedProba(classes, proba), np.arange(len(job.test)).reshape(-1, 1), y[job.test], y_pred)
-    return {"scores": scores, "fit_seconds": fit_s, "predict_seconds": predict_s, "y_pred": y_pred.tolist()}
+    return {"scores": scores, "fit_seconds": fit_s, "predict_seconds": predict_s, "y_pred": y_pred.tolist(),
+            "fits": fits}
 
 
 def ensemble_model(space: PipelineSpace, chosen: dict, settings: SearchSettings):

@@ -246,6 +246,7 @@ def _abauto(dataset, args, method: str, trials: int, timeout: float | None, plug
     db.unlink(missing_ok=True)
     for extra in ("-wal", "-shm"):
         Path(str(db) + extra).unlink(missing_ok=True)
+    config.setdefault("ensemble", not getattr(args, "no_ensemble", False))
     settings = SearchSettings(trials=trials, timeout=timeout, outer=f"kfold:{OUTER}", inner_folds=INNER, seed=SEED,
                               plugins=tuple(plugins), storage=f"sqlite:///{db}", study_name=method,
                               fixed=dict(fixed or {}), **config)
@@ -267,7 +268,7 @@ def _abauto(dataset, args, method: str, trials: int, timeout: float | None, plug
                 inner_fits += len(t.user_attrs["inner_scores"][settings.metric])
             elif t.state == optuna.trial.TrialState.FAIL:
                 inner_fits += 1
-        refits = len(out["families"])
+        refits = sum(f.get("fits", 1) for f in out["families"].values())  # the ensemble: members refit
         fits += inner_fits + refits
         best = out["families"][out["best_family"]]
         scores.append(best["scores"]["balanced_accuracy"])
@@ -275,11 +276,28 @@ def _abauto(dataset, args, method: str, trials: int, timeout: float | None, plug
         detail.append({"best_family": out["best_family"], "trials": len(trials_), "counted": n_done,
                        "pruned": sum(1 for t in trials_ if t.state == optuna.trial.TrialState.PRUNED),
                        "failed": sum(1 for t in trials_ if t.state == optuna.trial.TrialState.FAIL),
-                       "inner": best["inner_mean"], "wall": wall, "refits": refits})
+                       "inner": best["inner_mean"], "wall": wall, "refits": refits,
+                       **_ensemble_detail(out)})
         log(f"  {method} fold {job.index}: {scores[-1]:.4f} best={out['best_family']} trials={len(trials_)} "
             f"wall={wall:.1f}s")
         save_partial(scores, fits, detail)
     return {"scores": scores, "fits": fits, "detail": detail}
+
+
+def _ensemble_detail(out: dict) -> dict:
+    """The fold's ensemble row (abauto.ensemble): its outer score, members, and seconds spent on
+    OOF recomputation + selection and on refitting members; the best single family's score."""
+    singles = {f: e for f, e in out["families"].items() if f != "ensemble"}
+    single = max(singles, key=lambda f: (singles[f]["inner_mean"], -singles[f]["trial"])) if singles else None
+    detail = {"single_family": single,
+              "single_score": (singles[single].get("scores") or {}).get("balanced_accuracy") if single else None}
+    ens, row = out.get("ensemble"), out["families"].get("ensemble")
+    if ens and row:
+        detail.update(ensemble_score=(row.get("scores") or {}).get("balanced_accuracy"),
+                      ensemble_members={f"{m['family']}_{m['trial']}": m["weight"] for m in ens["members"]},
+                      ensemble_wins=ens["wins"], ensemble_select_s=ens["seconds"],
+                      ensemble_fit_s=row.get("fit_seconds"), ensemble_fits=row.get("fits"))
+    return detail
 
 
 def run_abauto_time(dataset, splits, args):
@@ -445,6 +463,8 @@ def main(argv=None) -> int:
     p.add_argument("--trials", type=int, default=60, help="trials per outer fold for abauto-trials")
     p.add_argument("--svm-trials", type=int, default=22, help="trials per outer fold for abauto-svm")
     p.add_argument("--gaia-config", default=str(GAIA_CONFIG), help="the config gaia-grid runs (default configs/gaia-svm.yaml)")
+    p.add_argument("--no-ensemble", action="store_true",
+                   help="abauto methods without ensemble selection (SearchSettings(ensemble=False))")
     p.add_argument("--out", default=None, help="output folder (default: a new temp dir)")
     p.add_argument("--report-only", action="store_true", help="only aggregate saved results in --out")
     args = p.parse_args(argv)
