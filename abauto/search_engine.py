@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import time
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -226,7 +226,9 @@ def work(dataset: Dataset, settings: SearchSettings, registry: Registry | None =
         study = open_study(job.name, settings, salt + job.offset)
         with threadpool_limits(1), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            run_budget(study, Objective(space, X, y, job.train, settings, dataset.groups), settings, shared=True)
+            # no OOF library here: the coordinator recomputes what its ensemble needs
+            objective = Objective(space, X, y, job.train, replace(settings, ensemble=False), dataset.groups)
+            run_budget(study, objective, settings, shared=True)
 
 
 @dataclass

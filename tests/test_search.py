@@ -107,9 +107,11 @@ def test_holdout_and_restricted_plugins(dataset_path, tmp_path):
                            run_dir=tmp_path / "h")
     board = result.leaderboard
     assert board["protocol"]["outer"] == "holdout" and board["protocol"]["outer_folds"] == 1
-    assert [e["family"] for e in board["entries"]] == ["svm"]
-    steps = board["final"]["pipeline"]
-    assert [s["plugin"] for s in steps if s["slot"] == "scaler"] == ["standard"]
+    assert [e["family"] for e in board["entries"] if e["family"] != "ensemble"] == ["svm"]
+    final = board["final"]  # one pipeline, or an ensemble of svm trials (abauto.ensemble)
+    for steps in [m["pipeline"] for m in final.get("members", [])] or [final["pipeline"]]:
+        assert [s["plugin"] for s in steps if s["slot"] == "scaler"] == ["standard"]
+        assert steps[-1]["plugin"] == "svm"
 
 
 def test_spaces_are_bounded_by_the_inner_training_size(dataset_path):
