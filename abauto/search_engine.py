@@ -54,7 +54,8 @@ def seed_families(study: optuna.Study, space: PipelineSpace, settings: SearchSet
     plugins = sorted(space.choices[Kind.CLASSIFIER], key=lambda p: p.ensemble)
     if len(plugins) < 2 or 2 * len(plugins) > settings.trials:
         return
-    known = [t.params or t.system_attrs.get("fixed_params", {}) for t in study.get_trials(deepcopy=False)]
+    # An enqueued trial keeps its fixed_params once run; its params lack the one-choice slots.
+    known = [t.system_attrs.get("fixed_params") or t.params for t in study.get_trials(deepcopy=False)]
     for p in plugins:
         if p.defaults or settings.timeout is None:
             first = space.first_params(p.name, settings.seed, n_rows)
