@@ -31,7 +31,7 @@ import tempfile
 import time
 from contextlib import closing
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "datasets" / "wine.csv"
@@ -70,10 +70,11 @@ def run(cmd: list[str], timeout: float = 600) -> None:
 
 
 def kill_and_resume(args: Sequence[str], out: Path, kills: Sequence[int], timeout: float = 300,
-                    poll: float = 0.02) -> list[int]:
+                    poll: float = 0.02, on_kill: Callable[[Path], None] | None = None) -> list[int]:
     """Start ``abauto <args> --out out``; at each number in ``kills`` (finished trials, ascending)
-    check the search is still running and SIGKILL it, then resume it with ``--resume out``; finally
-    resume it to the end. Returns the finished trials the study.db held at each kill."""
+    check the search is still running and SIGKILL it (then call ``on_kill(out)``), then resume it
+    with ``--resume out``; finally resume it to the end. Returns the finished trials the study.db
+    held at each kill."""
     at = []
     cmd = abauto(*args, "--out", str(out))
     for target in kills:
@@ -98,6 +99,8 @@ def kill_and_resume(args: Sequence[str], out: Path, kills: Sequence[int], timeou
         if proc.returncode != -signal.SIGKILL:
             raise RuntimeError(f"the kill at {target} hit a finished search (exit {proc.returncode})")
         at.append(finished_trials(out))
+        if on_kill:
+            on_kill(out)
         cmd = abauto("search", "--resume", str(out))
     run(cmd)
     return at
