@@ -142,7 +142,7 @@ class TrialSeededSampler(optuna.samplers.BaseSampler):
 
     def before_trial(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         state = int(np.random.SeedSequence((self.seed, trial.number)).generate_state(1)[0])
-        for rng in _random_states(self.sampler)[:0]:  # SCRATCH: reseeding disabled
+        for rng in _random_states(self.sampler):
             rng.seed(state)
         self.sampler.before_trial(study, trial)
 
