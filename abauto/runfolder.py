@@ -258,12 +258,27 @@ def check_same_search(where: str, meta: dict, identity: dict, trials: int, remed
 
 # ---------------------------------------------------------------------- locks and write errors
 
+_HELD: set[int] = set()  # descriptors of the locks this process holds
+
+
+def _forget_locks_in_child() -> None:
+    """A forked child (a trial under --trial-timeout) closes its copies of the lock descriptors:
+    the lock stays its parent's and ends with the parent, not with the last child."""
+    for fd in _HELD:
+        os.close(fd)
+    _HELD.clear()
+
+
+os.register_at_fork(after_in_child=_forget_locks_in_child)
+
+
 @contextmanager
 def file_lock(path: Path, busy: str) -> Iterator[None]:
     """Hold an exclusive ``flock`` on ``path`` (created if needed) for the life of the block; the
     OS releases it when the process dies. The holder's pid is written in the file; another
-    process gets :class:`StorageError` ``busy.format(pid=...)`` at once. File descriptors are not
-    inherited by exec'd children (``--n-jobs`` workers take no lock), so they never trip over it."""
+    process gets :class:`StorageError` ``busy.format(pid=...)`` at once. Child processes take no
+    lock and keep no copy of it (exec'd ``--n-jobs`` workers do not inherit the descriptor, forked
+    ones close it), so they never trip over it nor keep it after their parent died."""
     with guard(path):
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -272,10 +287,12 @@ def file_lock(path: Path, busy: str) -> Iterator[None]:
         except BlockingIOError:
             pid = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
             raise StorageError(busy.format(pid=pid)) from None
+        _HELD.add(fd)
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         yield
     finally:
+        _HELD.discard(fd)
         os.close(fd)
 
 
@@ -290,6 +307,8 @@ def _what_to_do(error: str, number: int | None) -> str:
                 "(its trials are lost), or restore it from a copy")
     if number == errno.ENOTDIR:
         return f"a part of this path is a file ({error}); choose another --out"
+    if number == errno.ENOENT:
+        return f"cannot be created there ({error}); choose another --out"
     return f"cannot be used ({error}); check the disk, the permissions and the storage"
 
 
