@@ -116,7 +116,8 @@ def search(
     """Nested cross-validated Optuna search across plugins and hyperparameters.
 
     Running again with the same --out (or --resume RUN_DIR) continues the search: finished trials
-    count toward the budget, trials a killed run left unfinished are retried."""
+    count toward the budget, trials a killed run left unfinished are retried. A run folder holds
+    one search: other data or settings, or a search still running there, are refused."""
     from abauto.cli_render import leaderboard_table
     from abauto.acousticbrainz.cli import grid_override
     from abauto.runfolder import RunFolder
