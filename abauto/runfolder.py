@@ -24,6 +24,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -296,10 +297,24 @@ def file_lock(path: Path, busy: str) -> Iterator[None]:
         os.close(fd)
 
 
-def _what_to_do(error: str, number: int | None) -> str:
+def _disk_full(path: Path) -> bool:
+    """Whether the file system of ``path`` (or of its nearest existing parent) has less than
+    1 MiB left: SQLite may report a full disk as a mere "disk I/O error" (when study.db-shm
+    cannot grow)."""
+    for p in (path, *path.parents):
+        if p.exists():
+            try:
+                return shutil.disk_usage(p).free < 1 << 20
+            except OSError:
+                return False
+    return False
+
+
+def _what_to_do(error: str, number: int | None, full: bool = False) -> str:
     text = error.lower()
-    if number == errno.ENOSPC or "disk is full" in text or number == errno.EDQUOT:
-        return "no space left on the device; free some space and run the same command again (finished trials are kept)"
+    no_space = "no space left on the device; free some space and run the same command again (finished trials are kept)"
+    if number in (errno.ENOSPC, errno.EDQUOT) or "disk is full" in text:
+        return no_space
     if number in (errno.EACCES, errno.EPERM, errno.EROFS) or "readonly" in text or "read-only" in text:
         return f"cannot write there ({error}); make it writable or choose another --out"
     if "not a database" in text or "malformed" in text or "no such table" in text:
@@ -309,6 +324,8 @@ def _what_to_do(error: str, number: int | None) -> str:
         return f"a part of this path is a file ({error}); choose another --out"
     if number == errno.ENOENT:
         return f"cannot be created there ({error}); choose another --out"
+    if full:  # an error that names no cause, on a file system that is (nearly) full
+        return no_space
     return f"cannot be used ({error}); check the disk, the permissions and the storage"
 
 
@@ -322,14 +339,14 @@ def guard(path: str | Path, database: str | Path | None = None) -> Iterator[None
         return
     except OSError as exc:
         where = exc.filename if exc.filename else path
-        error = StorageError(f"{where}: {_what_to_do(exc.strerror or str(exc), exc.errno)}")
+        error = StorageError(f"{where}: {_what_to_do(exc.strerror or str(exc), exc.errno, _disk_full(Path(path)))}")
     except Exception as exc:
         cause = _database_error(exc)
         if cause is None:
             raise
         message = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
         where = show_url(database) if database else path
-        error = StorageError(f"{where}: {_what_to_do(message, getattr(cause, 'errno', None))}")
+        error = StorageError(f"{where}: {_what_to_do(message, getattr(cause, 'errno', None), _disk_full(Path(path)))}")
     raise error
 
 
