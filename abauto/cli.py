@@ -123,9 +123,11 @@ def search(
     """Nested cross-validated Optuna search across plugins and hyperparameters.
 
     Running again with the same --out (or --resume RUN_DIR) continues the search: finished trials
-    count toward the budget, trials a killed run left unfinished are retried."""
+    count toward the budget, trials a killed run left unfinished are retried. A run folder holds
+    one search: other data or settings, or a search still running there, are refused."""
     from abauto.cli_render import leaderboard_table
     from abauto.config import grid_override
+    from abauto.runfolder import RunFolder
     from abauto.search_engine import outer_splits, search as run_search
 
     given = dict(trials=trials, timeout=timeout, outer=outer, inner_folds=inner_folds,
@@ -168,7 +170,8 @@ def search(
                   f" ({board['protocol']['outer']}, {board['protocol']['outer_folds']} outer fold(s))  run folder: {result.run_dir}",
                   highlight=False)
     if board["final"] is None:
-        err.print(f"abauto: error: every trial failed ({len(board['failures'])} failures); see {result.run_dir}/leaderboard.json",
+        err.print(f"abauto: error: every trial failed ({len(board['failures'])} failures); "
+                  f"see {RunFolder(result.run_dir).leaderboard_json}",
                   highlight=False)
         raise typer.Exit(1)
 
@@ -183,14 +186,10 @@ def _load_inputs(inputs: dict):
 
 
 def _previous_run(run_dir: Path) -> tuple[dict, dict]:
-    meta_path = run_dir / "run.json"
-    try:
-        meta = json.loads(meta_path.read_text())
-        return meta["inputs"], meta["settings"]
-    except FileNotFoundError:
-        raise SettingsError(f"{meta_path}: no such file; is {run_dir} an abauto run folder?") from None
-    except (ValueError, KeyError, TypeError):
-        raise SettingsError(f"{meta_path}: not a valid run description") from None
+    from abauto.runfolder import RunFolder
+
+    meta = RunFolder(run_dir).read_meta()
+    return meta["inputs"], meta["settings"]
 
 
 @app.command()
@@ -260,8 +259,9 @@ def predict(
     from abauto.data import read_table
     from abauto.files import write_text
     from abauto.model import align, load_model, predict_frame
+    from abauto.runfolder import RunFolder
 
-    pipeline, card = load_model(model)
+    pipeline, card = load_model(RunFolder(model).model_skops if model.is_dir() else model)
     frame = read_table(data)
     ids = _split(id_)
     for c in ids:
@@ -272,7 +272,11 @@ def predict(
         result = frame[ids].reset_index(drop=True).join(result)
     text = result.to_csv(index=False)
     if output:
-        write_text(output, text)
+        try:  # atomic: a failed write leaves no partial file
+            write_text(output, text)
+        except OSError as exc:
+            raise SettingsError(f"-o {exc.filename or output}: cannot write the predictions "
+                                f"({exc.strerror or exc}); choose another output path") from None
     else:
         sys.stdout.write(text)
 
