@@ -156,8 +156,11 @@ class Worker:
                     raise ChildError(*payload)
         finally:
             if self.busy and self.conn is not None:  # closed early: stop the run after its current item
-                self.conn.send(("stop", None))
-                self.busy = False
+                try:
+                    self.conn.send(("stop", None))
+                    self.busy = False
+                except OSError:  # the child is gone
+                    self.close()
 
     def close(self) -> None:
         """Kill the child (if any); the next :meth:`run` forks a new one."""

@@ -91,3 +91,42 @@ def test_hung_trial_is_stopped_by_the_time_budget(dataset_path, tmp_path, capsys
     for t in hung:
         assert t.state == optuna.trial.TrialState.PRUNED
         assert t.duration.total_seconds() < budget + grace(budget) + 5
+
+
+def _pids(n):
+    """``n`` times this process's id; raises for n < 0, hangs for n = 99."""
+    import os
+
+    if n < 0:
+        raise ValueError("negative")
+    if n == 99:
+        time.sleep(60)  # a fit that does not return in time
+    for _ in range(n):
+        yield os.getpid()
+
+
+def test_worker_keeps_its_child_until_a_limit_kills_it():
+    from abauto.isolation import ChildError, PastDeadline, TrialTimeout, Worker
+
+    worker = Worker(_pids)
+    try:
+        first = list(worker.run(3))
+        assert len(set(first)) == 1 and list(worker.run(2)) == first[:2]  # one child for both runs
+        results = worker.run(5)
+        assert next(results) == first[0]
+        results.close()  # pruned after one item: the child stops that run and waits for the next
+        assert list(worker.run(1)) == first[:1]
+        with pytest.raises(ChildError, match="ValueError: negative"):
+            list(worker.run(-1))
+        assert list(worker.run(1)) == first[:1]  # an exception in the run keeps the child
+        t0 = time.monotonic()
+        with pytest.raises(PastDeadline):
+            list(worker.run(99, deadline=time.monotonic() + 0.5))
+        with pytest.raises(TrialTimeout, match="--trial-timeout 0.5"):
+            list(worker.run(99, timeout=0.5, deadline=time.monotonic() + 30))
+        assert time.monotonic() - t0 < 10
+        again = list(worker.run(1))
+        assert again != first[:1]  # killed at its limit: a new child
+    finally:
+        worker.close()
+    assert worker.proc is None
