@@ -5,7 +5,7 @@ import pytest
 from sklearn.dummy import DummyClassifier
 from sklearn.metrics import get_scorer
 
-from abauto.data import DataError
+from abauto.errors import SettingsError
 from abauto.scoring import Scorer
 
 
@@ -41,6 +41,6 @@ def test_other_metrics_go_through_sklearn():
     assert not Scorer("matthews_corrcoef").probability
 
 
-def test_unknown_metric_is_a_data_error():
-    with pytest.raises(DataError, match="'nope' is not a scikit-learn scorer"):
+def test_unknown_metric_is_a_settings_error():
+    with pytest.raises(SettingsError, match="'nope' is not a scikit-learn scorer"):
         Scorer("nope")
