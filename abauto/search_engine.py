@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import time
 import warnings
-from contextlib import nullcontext
+from contextlib import closing, nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -94,8 +94,8 @@ def run_fold(job: FoldJob, space: PipelineSpace, X, y, settings: SearchSettings,
         for category in (ConvergenceWarning, UserWarning, FutureWarning, RuntimeWarning):
             warnings.simplefilter("ignore", category)
         deadline = time.monotonic() + settings.timeout if settings.timeout else None
-        run_budget(study, Objective(space, X, y, job.train, settings, groups, not owns_storage, deadline),
-                   settings, callback, shared=not owns_storage, persist=persist)
+        with closing(Objective(space, X, y, job.train, settings, groups, not owns_storage, deadline)) as objective:
+            run_budget(study, objective, settings, callback, shared=not owns_storage, persist=persist)
         outcome = _score_families(job, study, space, X, y, settings)
     if "y_pred" in outcome:
         outcome["y_pred"] = classes[outcome["y_pred"]].tolist()
@@ -133,6 +133,7 @@ def work(dataset: Dataset, settings: SearchSettings, registry: Registry | None =
     """Join a running search as one more worker: run trials of each of its studies, in the
     coordinator's order, until every budget is spent. Data and settings must be the search's:
     ``folds_sha256`` (recorded by the search) refuses data that gives other outer folds."""
+    settings.validate()
     space = PipelineSpace(registry or load_registry(), DataShape.of(dataset), settings.plugins, settings.exclude,
                           settings.max_costly_rows, dict(settings.fixed))
     jobs, _ = outer_splits(dataset, settings)
@@ -145,7 +146,8 @@ def work(dataset: Dataset, settings: SearchSettings, registry: Registry | None =
         study = open_study(job.name, settings, salt + job.offset)
         with threadpool_limits(1), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            run_budget(study, Objective(space, X, y, job.train, settings, dataset.groups), settings, shared=True)
+            with closing(Objective(space, X, y, job.train, settings, dataset.groups)) as objective:
+                run_budget(study, objective, settings, shared=True)
 
 
 @dataclass
@@ -185,7 +187,7 @@ def search(dataset: Dataset | str | Path, settings: SearchSettings | None = None
 
     if not isinstance(dataset, Dataset):
         dataset = load_dataset(dataset)
-    settings = settings or SearchSettings()
+    settings = (settings or SearchSettings()).validate()
     registry = registry or load_registry()
     space = PipelineSpace(registry, DataShape.of(dataset), settings.plugins, settings.exclude,
                           settings.max_costly_rows, dict(settings.fixed))
