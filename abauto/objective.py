@@ -7,6 +7,7 @@ from __future__ import annotations
 import inspect
 import math
 import os
+import pickle
 import socket
 import time
 import traceback
@@ -20,7 +21,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from abauto import ensemble
 from abauto.folds import inner_splits, take
-from abauto.isolation import ChildError, parse_size, run_isolated
+from abauto.isolation import ChildError, PastDeadline, Worker, parse_size, run_isolated
 from abauto.scoring import Scorer
 from abauto.settings import SearchSettings
 from abauto.space import PipelineSpace, describe, family
@@ -46,6 +47,12 @@ def evaluate(pipe, X, y, train, test, scorer: Scorer, keep_predictions: bool = F
     return out
 
 
+def grace(timeout: float) -> float:
+    """How long past a study's deadline a running trial may go on before its process is killed:
+    max(2 s, 5 % of ``timeout``)."""
+    return max(2.0, 0.05 * timeout)
+
+
 class Objective:
     """Inner cross-validation of one sampled pipeline; reports fold scores for pruning."""
 
@@ -53,11 +60,14 @@ class Objective:
                  groups: np.ndarray | None = None, shared: bool = True, deadline: float | None = None):
         """``shared``: other processes may run trials of the same study (budgets are then checked
         against the storage); ``deadline``: a ``time.monotonic()`` after which a trial stops at
-        its next inner fold (pruned), so a time budget is kept within about one fit."""
+        its next inner fold (pruned). With a deadline the trials run in a forked child that is
+        killed :func:`grace` seconds past it (pruned too), so a fit that never returns cannot
+        outlive the time budget; :meth:`close` ends that child."""
         self.space, self.X, self.y, self.train, self.settings = space, X, y, train, settings
         self.shared, self.deadline = shared, deadline
         self.inner = inner_splits(train, y, settings, groups)
         self.scorer = Scorer(settings.metric)
+        self.worker: Worker | None = None  # the forked child running trials (see _results)
         # Inner OOF class probabilities of the best trials, for ensemble selection (abauto.ensemble)
         self.classes = np.unique(y[train])
         self.library = ensemble.Library(ensemble.capacity(len(train), len(self.classes))) if settings.ensemble else None
@@ -86,21 +96,39 @@ class Objective:
         n_rows = len(self.inner[0][0])
         return self.space.build(steps, random_state=self.settings.seed, n_rows=n_rows, probability=self.scorer.probability)
 
-    def _folds(self, steps, oof: bool) -> Iterator[dict]:
-        """Each inner fold's scores (and, with ``oof``, the validation rows' class scores)."""
+    def _folds(self, steps) -> Iterator[dict]:
+        """Each inner fold's scores (and, with a library, the validation rows' class scores:
+        ``oof``, sent back with the scores when the fold ran in a child)."""
         for tr, va in self.inner:
             pipe = self._build(steps)
             out = evaluate(pipe, self.X, self.y, self.train[tr], self.train[va], self.scorer)
-            if oof:
+            if self.library is not None:
                 out["oof"] = ensemble.oof_part(pipe, take(self.X, self.train[va]), self.classes)
             yield out
 
-    def _isolated(self, steps, oof: bool):
-        """:meth:`_folds`, in a forked child when a trial timeout or memory limit is set."""
-        if self.settings.trial_timeout or self.settings.memory_limit:
-            return run_isolated(lambda: self._folds(steps, oof), self.settings.trial_timeout,
-                                parse_size(self.settings.memory_limit))
-        return self._folds(steps, oof)
+    def _results(self, steps) -> Iterator[dict]:
+        """The inner folds' results: in this process, or in a forked child killed at a limit
+        (``--trial-timeout``, ``--memory-limit``, or the deadline plus :func:`grace`). Without a
+        memory limit the child is kept from trial to trial (:class:`abauto.isolation.Worker`):
+        one fork per study, not per trial."""
+        kill_at = None if self.deadline is None else self.deadline + grace(self.settings.timeout or 0.0)
+        if self.settings.memory_limit:  # the cap is on top of what the child inherits: one child per trial
+            return run_isolated(lambda: self._folds(steps), self.settings.trial_timeout,
+                                parse_size(self.settings.memory_limit), kill_at)
+        if not (self.settings.trial_timeout or kill_at):
+            return self._folds(steps)
+        if self.worker is None:
+            self.worker = Worker(self._folds)
+        try:
+            return self.worker.run(steps, self.settings.trial_timeout, kill_at)
+        except (pickle.PicklingError, TypeError, AttributeError):  # a plugin's parameter pickle cannot send
+            return run_isolated(lambda: self._folds(steps), self.settings.trial_timeout, None, kill_at)
+
+    def close(self) -> None:
+        """Stop the child process that runs the trials, if any (the study is over)."""
+        if self.worker is not None:
+            self.worker.close()
+            self.worker = None
 
     def _run(self, trial: optuna.Trial, steps) -> float:
         trial.set_user_attr("family", family(steps))
@@ -108,15 +136,20 @@ class Objective:
         per_metric: dict[str, list[float]] = {m: [] for m in self.settings.metrics()}
         fit_s = predict_s = 0.0
         oof = []
-        with closing(self._isolated(steps, self.library is not None)) as results:
-            for step, out in enumerate(results):
-                oof.append(out.get("oof"))
-                fit_s += out["fit_seconds"]
-                predict_s += out["predict_seconds"]
-                for m in per_metric:
-                    per_metric[m].append(out["scores"][m])
-                if step < len(self.inner) - 1:
-                    self._stop_early(trial, step, per_metric)
+        results = self._results(steps)
+        try:
+            with closing(results):
+                for step, out in enumerate(results):
+                    oof.append(out.get("oof"))
+                    fit_s += out["fit_seconds"]
+                    predict_s += out["predict_seconds"]
+                    for m in per_metric:
+                        per_metric[m].append(out["scores"][m])
+                    if step < len(self.inner) - 1:
+                        self._stop_early(trial, step, per_metric)
+        except PastDeadline:  # not the plugin's fault: pruned like a trial stopped between folds
+            trial.set_user_attr("inner_scores", per_metric)
+            raise optuna.TrialPruned("the time budget ran out") from None
         trial.set_user_attr("inner_scores", per_metric)
         trial.set_user_attr("fit_seconds", fit_s)
         trial.set_user_attr("predict_seconds", predict_s)
@@ -154,8 +187,14 @@ class Objective:
         steps = self.space.replay(trial.params)
         if ensemble.response(self._build(steps)) is None:
             return None
+        # as a trial ran, with its own limits but not the study's deadline (passed by now)
+        if self.settings.trial_timeout or self.settings.memory_limit:
+            results = run_isolated(lambda: self._folds(steps), self.settings.trial_timeout,
+                                   parse_size(self.settings.memory_limit))
+        else:
+            results = self._folds(steps)
         try:
-            with closing(self._isolated(steps, True)) as results:
+            with closing(results):
                 return self._oof_matrix([out.get("oof") for out in results])
         except Exception:  # it fitted during the search; a failure now only costs the ensemble a model
             return None

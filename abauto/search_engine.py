@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import time
 import warnings
+from contextlib import closing, nullcontext
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
@@ -28,15 +29,17 @@ from threadpoolctl import threadpool_limits
 from abauto import ensemble
 from abauto.data import Dataset
 from abauto.errors import DataError
-from abauto.files import write_json
 from abauto.folds import FoldJob, features, folds_fingerprint, inner_rows, outer_splits, take
+from abauto.labels import EncodedTargetClassifier, encode
 from abauto.objective import Objective, evaluate
 from abauto.plugin import Kind
 from abauto.registry import Registry, load_registry
+from abauto.runfolder import RunFolder, check_same_search, guard, search_identity, show_url
 from abauto.scoring import Scorer
 from abauto.settings import SearchSettings
 from abauto.space import DataShape, PipelineSpace
-from abauto.studies import SamplerFactory, in_memory, make_sampler, make_storage, open_study, run_budget, watch
+from abauto.studies import (SamplerFactory, in_memory, make_sampler, make_storage, open_study, run_budget, search_lock,
+                            watch)
 
 __all__ = ["SearchSettings", "SearchResult", "search", "work", "run_fold", "outer_splits", "features"]
 
@@ -55,7 +58,8 @@ def seed_families(study: optuna.Study, space: PipelineSpace, settings: SearchSet
     plugins = sorted(space.choices[Kind.CLASSIFIER], key=lambda p: p.ensemble)
     if len(plugins) < 2 or 2 * len(plugins) > settings.trials:
         return
-    known = [t.params or t.system_attrs.get("fixed_params", {}) for t in study.get_trials(deepcopy=False)]
+    # An enqueued trial keeps its fixed_params once run; its params lack the one-choice slots.
+    known = [t.system_attrs.get("fixed_params") or t.params for t in study.get_trials(deepcopy=False)]
     for p in plugins:
         if p.defaults or settings.timeout is None:
             first = space.first_params(p.name, settings.seed, n_rows)
@@ -75,8 +79,11 @@ def best_per_family(study: optuna.Study) -> dict[str, optuna.trial.FrozenTrial]:
 def run_fold(job: FoldJob, space: PipelineSpace, X, y, settings: SearchSettings,
              callback: Callable | None = None, owns_storage: bool = True,
              groups: np.ndarray | None = None, sampler_factory: SamplerFactory = make_sampler) -> dict[str, Any]:
-    """Run (or resume) one study, then score every family's best trial on the outer test part."""
+    """Run (or resume) one study, then score every family's best trial on the outer test part.
+    Plugins are fitted on the codes of the labels ``y`` (:func:`abauto.labels.encode`); the
+    outer-fold predictions are returned as labels."""
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # failures are recorded in the leaderboard
+    classes, y = encode(y)
     study, persist = open_study(job.name, settings, job.offset, sampler_factory=sampler_factory), None
     if owns_storage:  # seeded here: search() seeds shared studies before workers join
         study, persist = in_memory(study)
@@ -88,9 +95,12 @@ def run_fold(job: FoldJob, space: PipelineSpace, X, y, settings: SearchSettings,
         for category in (ConvergenceWarning, UserWarning, FutureWarning, RuntimeWarning):
             warnings.simplefilter("ignore", category)
         deadline = time.monotonic() + settings.timeout if settings.timeout else None
-        objective = Objective(space, X, y, job.train, settings, groups, not owns_storage, deadline)
-        run_budget(study, objective, settings, callback, shared=not owns_storage, persist=persist)
-        return _score_families(job, study, space, X, y, settings, objective)
+        with closing(Objective(space, X, y, job.train, settings, groups, not owns_storage, deadline)) as objective:
+            run_budget(study, objective, settings, callback, shared=not owns_storage, persist=persist)
+        outcome = _score_families(job, study, space, X, y, settings, objective)
+    if "y_pred" in outcome:
+        outcome["y_pred"] = classes[outcome["y_pred"]].tolist()
+    return outcome
 
 
 def _score_families(job: FoldJob, study: optuna.Study, space: PipelineSpace, X, y, settings: SearchSettings,
@@ -129,9 +139,9 @@ def _score_families(job: FoldJob, study: optuna.Study, space: PipelineSpace, X, 
                                     "inner_mean": float(np.mean(inner)), "inner_std": float(np.std(inner)), **out}
     if chosen is not None:
         out = _score_ensemble(chosen, fitted, job, space, X, y, settings, scorer)
-        if outcome["best_family"] == ensemble.FAMILY:
-            outcome["y_pred"] = out.pop("y_pred", None)
-        out.pop("y_pred", None)
+        y_pred = out.pop("y_pred", None)
+        if outcome["best_family"] == ensemble.FAMILY and y_pred is not None:
+            outcome["y_pred"] = y_pred
         lead = chosen["members"][0]
         outcome["families"][ensemble.FAMILY] = {
             "trial": lead["trial"], "params": {}, "pipeline": ensemble.describe(chosen["members"]),
@@ -214,21 +224,23 @@ def work(dataset: Dataset, settings: SearchSettings, registry: Registry | None =
     """Join a running search as one more worker: run trials of each of its studies, in the
     coordinator's order, until every budget is spent. Data and settings must be the search's:
     ``folds_sha256`` (recorded by the search) refuses data that gives other outer folds."""
+    settings.validate()
     space = PipelineSpace(registry or load_registry(), DataShape.of(dataset), settings.plugins, settings.exclude,
                           settings.max_costly_rows, dict(settings.fixed))
     jobs, _ = outer_splits(dataset, settings)
     if folds_sha256 and folds_fingerprint(jobs, dataset.y) != folds_sha256:
         raise DataError(f"{dataset.source}: this data gives other outer folds than the search's (another or a "
                         "reordered file?); give the search's data file with --data")
-    X, y = features(dataset), dataset.y
+    X, (_, y) = features(dataset), encode(dataset.y)  # the codes run_fold fits on
     salt = 100_000 + os.getpid() % 100_000  # workers must not propose each other's trials
     for job in jobs:
         study = open_study(job.name, settings, salt + job.offset)
         with threadpool_limits(1), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             # no OOF library here: the coordinator recomputes what its ensemble needs
-            objective = Objective(space, X, y, job.train, replace(settings, ensemble=False), dataset.groups)
-            run_budget(study, objective, settings, shared=True)
+            with closing(Objective(space, X, y, job.train, replace(settings, ensemble=False),
+                                   dataset.groups)) as objective:
+                run_budget(study, objective, settings, shared=True)
 
 
 @dataclass
@@ -255,20 +267,20 @@ def search(dataset: Dataset | str | Path, settings: SearchSettings | None = None
     ``dataset`` is a :class:`abauto.data.Dataset` or the path of a table. Running again on the
     same ``run_dir`` resumes: finished trials count toward the budget, the trials a killed
     process was running are run again. ``inputs`` (how the data was loaded) and the settings
-    are kept in ``run.json`` for ``abauto search --resume``.
+    are kept in ``run.json`` for ``abauto search --resume``. A run folder holds one search
+    (:mod:`abauto.runfolder`): other data or settings, or a search still running there, raise
+    :class:`abauto.errors.StorageError` before any work.
 
     ``run_dir`` defaults to ``runs/<dataset>-<timestamp>``; the Optuna storage defaults to
     ``sqlite:///<run_dir>/study.db``. ``progress(study_name, trial)`` is called after every
     trial when ``n_jobs == 1``. ``sampler_factory(settings, offset)`` makes each study's Optuna
     sampler (default :func:`abauto.studies.make_sampler`; benchmarks pass their own).
     """
-    from abauto import leaderboard as lb
     from abauto.data import load_dataset
-    from abauto.model import save_model
 
     if not isinstance(dataset, Dataset):
         dataset = load_dataset(dataset)
-    settings = settings or SearchSettings()
+    settings = (settings or SearchSettings()).validate()
     registry = registry or load_registry()
     space = PipelineSpace(registry, DataShape.of(dataset), settings.plugins, settings.exclude,
                           settings.max_costly_rows, dict(settings.fixed))
@@ -276,22 +288,47 @@ def search(dataset: Dataset | str | Path, settings: SearchSettings | None = None
     Scorer(settings.metric)  # an unknown --metric fails before any work
     sampler_factory(settings, 0)  # an unusable sampler setting fails before any work
     optuna.logging.set_verbosity(optuna.logging.ERROR)
-    run_dir = Path(run_dir) if run_dir else Path("runs") / f"{dataset.name}-{time.strftime('%Y%m%d-%H%M%S')}"
-    run_dir.mkdir(parents=True, exist_ok=True)
+    folder = RunFolder(run_dir or Path("runs") / f"{dataset.name}-{time.strftime('%Y%m%d-%H%M%S')}")
+    shared = settings.storage  # None: the run folder's own study.db
+    identity = search_identity(dataset, settings, shared)
+    # One search per run folder (and per study name on a shared storage), held until the end;
+    # errors of the disk or of study.db become one line naming the path.
+    with folder.claim(identity, settings.trials), \
+            (search_lock(shared, settings.study_name) if shared else nullcontext()), \
+            guard(folder.path, shared or folder.study_db):
+        return _search_in(folder, identity, dataset, settings, space, jobs, notes, progress, command, inputs,
+                          sampler_factory)
+
+
+def _search_in(folder: RunFolder, identity: dict, dataset: Dataset, settings: SearchSettings, space: PipelineSpace,
+               jobs: list, notes: list[str], progress: Callable | None, command: str, inputs: dict | None,
+               sampler_factory: SamplerFactory) -> SearchResult:
+    """:func:`search` once it holds the run folder: run the studies and write the results."""
+    from abauto import leaderboard as lb
+    from abauto.model import save_model
+
+    run_dir = folder.path
     owns_storage = settings.storage is None
     if owns_storage:
-        settings.storage = f"sqlite:///{(run_dir / 'study.db').resolve()}"
+        settings.storage = folder.storage_url
     meta = {"inputs": inputs or {"data": dataset.source},
             "settings": {k: v for k, v in asdict(settings).items() if not (owns_storage and k == "storage")},
+            "identity": identity,  # what defines this search: another one is refused this folder
             "folds_sha256": folds_fingerprint(jobs, dataset.y)}  # abauto worker checks its data against it
-    write_json(run_dir / "run.json", meta)
+    if owns_storage:  # before study.db exists: a folder with a study.db and no run.json is not a run folder
+        folder.write_meta(meta)
     X, y = features(dataset), dataset.y
     storage = make_storage(settings.storage)  # create the tables once, before parallel workers race to
     for j in jobs:  # studies exist, seeded, before any worker joins (abauto worker reads "abauto")
         study = open_study(j.name, settings, j.offset, storage, sampler_factory)
         if not owns_storage:
+            if "abauto" in study.user_attrs:  # the same study name may not hold two searches either
+                check_same_search(f"{show_url(settings.storage)} study {j.name}", study.user_attrs["abauto"],
+                                  identity, settings.trials, "use another --study-name")
             seed_families(study, space, settings, inner_rows(j, settings))
         study.set_user_attr("abauto", meta)
+    if not owns_storage:  # once its study name is known to hold this search
+        folder.write_meta(meta)
     t0 = time.perf_counter()
     if settings.n_jobs == 1 or len(jobs) == 1:
         outcomes = [run_fold(j, space, X, y, settings, (lambda s, t, n=j.name: progress(n, t)) if progress else None,
@@ -314,10 +351,12 @@ def search(dataset: Dataset | str | Path, settings: SearchSettings | None = None
     pipeline = None
     if board["final"] is not None:
         if board["final"]["family"] == ensemble.FAMILY:
-            pipeline = ensemble_model(space, outcomes[-1]["ensemble"], settings)
+            model = ensemble_model(space, outcomes[-1]["ensemble"], settings)
         else:
-            steps = space.replay(final_study.best_trial.params)
-            pipeline = space.build(steps, random_state=settings.seed, probability=True)
+            model = space.build(space.replay(final_study.best_trial.params), random_state=settings.seed,
+                                probability=True)
+        # fitted on the label codes, as in the studies; predicts the user's labels
+        pipeline = EncodedTargetClassifier(model)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             pipeline.fit(X, y)
