@@ -109,8 +109,9 @@ class SearchSettings:
             value = getattr(self, key)
             if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
                 raise bad(key, "a list of plugin names")
-        if not isinstance(self.prune, bool):
-            raise bad("prune", "true or false")
+        for key in ("prune", "ensemble"):
+            if not isinstance(getattr(self, key), bool):
+                raise bad(key, "true or false")
         if not isinstance(self.study_name, str) or not self.study_name:
             raise bad("study_name", "a non-empty name")
         if self.storage is not None and (not isinstance(self.storage, str) or not self.storage):

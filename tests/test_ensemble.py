@@ -120,9 +120,10 @@ def test_winning_ensemble_is_saved_as_voting_classifier_and_predicts(wine_run, t
     members = board["final"]["members"]
     assert len(members) > 1
     model, card = load_model(run / "best_pipeline.skops")
-    assert isinstance(model, VotingClassifier) and model.voting == "soft"
-    assert [n for n, _ in model.estimators] == [f"{m['family']}_{m['trial']}" for m in members]
-    assert list(model.weights) == [m["weight"] for m in members]
+    voting = model.estimator_  # every final model predicts labels through abauto.labels.EncodedTargetClassifier
+    assert isinstance(voting, VotingClassifier) and voting.voting == "soft"
+    assert [n for n, _ in voting.estimators] == [f"{m['family']}_{m['trial']}" for m in members]
+    assert list(voting.weights) == [m["weight"] for m in members]
     assert card["ensemble"]["members"] == members
     out = tmp_path / "pred.csv"
     done = _cli("predict", run, data, "-o", out)
