@@ -156,7 +156,7 @@ class Objective:
         value = float(np.mean(per_metric[self.settings.metric]))
         if math.isnan(value):
             raise ValueError("the metric is NaN")
-        if self.library is not None:
+        if self.library is not None and self.library.admits(trial.number, value):
             try:
                 proba = self._oof_matrix(oof)
             except Exception:  # e.g. NaN decision values: the trial stands, the ensemble goes without it

@@ -266,6 +266,17 @@ def section_final(run: Run) -> str:
     final = run.board["final"]
     if not final:
         return note("No final model: every trial of the final study failed.")
+    if final.get("members"):  # the ensemble selected over the final study's trials (abauto.ensemble)
+        rows = [[f"{m['family']}_{m['trial']}", str(m["weight"]), s["slot"], s["plugin"],
+                 Raw(f"<code>{esc(fmt_params(s['params']))}</code>")] for m in final["members"] for s in m["pipeline"]]
+        return (f"<p>Chosen by the final study on all rows: an <b>ensemble</b> of {len(final['members'])} trials "
+                f"(soft vote; a member's weight is how often greedy ensemble selection picked it), "
+                f"inner {esc(run.metric)} {num(final['inner_mean'])} ± {num(final['inner_std'])}. "
+                f"Saved as <code>best_pipeline.skops</code>.</p>"
+                + table(["member", "weight", "step", "plugin", "parameters"], rows)
+                + "<details><summary>Raw Optuna parameters</summary><pre>"
+                + esc(json.dumps({f"{m['family']}_{m['trial']}": m["params"] for m in final["members"]}, indent=1))
+                + "</pre></details>")
     rows = [[s["slot"], s["plugin"], Raw(f"<code>{esc(fmt_params(s['params']))}</code>")] for s in final["pipeline"]]
     return (f"<p>Chosen by the final study on all rows: trial {final['trial']}, family <b>{esc(final['family'])}</b>, "
             f"inner {esc(run.metric)} {num(final['inner_mean'])} ± {num(final['inner_std'])}. "

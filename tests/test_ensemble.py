@@ -67,6 +67,7 @@ def test_library_keeps_the_best_trials_within_its_bound():
     for number, value in enumerate([0.5, 0.9, 0.7, 0.9]):
         lib.offer(number, value, np.full((3, 2), value))
     assert sorted(lib.items) == [1, 3]  # 0.5 and then 0.7 evicted
+    assert not lib.admits(4, 0.9) and lib.admits(4, 0.95)  # a tie goes to the earlier trial
     assert lib.get(1).dtype == np.float32 and lib.get(0) is None
     assert ensemble.capacity(800, 10) == ensemble.LIBRARY_SIZE
     assert ensemble.capacity(10_000_000, 10) == max(1, ensemble.LIBRARY_BYTES // (10_000_000 * 10 * 4))
@@ -178,4 +179,4 @@ def test_no_ensemble_setting_gives_no_ensemble_row(dataset_path, tmp_path):
     board = lb.validate(result.leaderboard)
     assert board["protocol"]["ensemble"] is False
     assert "ensemble" not in {e["family"] for e in board["entries"]} | set(board["best"]["families"])
-    assert "members" not in board["final"] and isinstance(result.pipeline, Pipeline)
+    assert "members" not in board["final"] and isinstance(result.pipeline.estimator_, Pipeline)
