@@ -96,6 +96,7 @@ class Layout:
     numeric: list[Leaf]
     strings: list[Leaf]
     first: str = ""
+    needed_by: dict[str, str] = field(default_factory=dict)  # descriptor -> who needs it, for messages
     columns: list[str] = field(init=False)
     categorical: list[str] = field(init=False)
 
@@ -137,6 +138,10 @@ class Layout:
             check_document(doc, name)
             return self._extract_slow(doc, name, row)
 
+    def where(self, leaf: Leaf) -> str:
+        """Where the expected form of ``leaf`` comes from, for messages."""
+        return self.needed_by.get(leaf.name) or f"the first document ({self.first})"
+
     def _extract_slow(self, doc: dict, name: str, row: np.ndarray) -> tuple:
         """Descriptor by descriptor, to name what differs from the first document."""
         pos = 0
@@ -144,23 +149,48 @@ class Layout:
             value = _lookup(doc, leaf.path)
             if value is _MISSING:
                 if leaf.path[0] != "metadata":
-                    raise DataError(f"{name}: descriptor {leaf.name!r} is missing (the first document, {self.first}, has it)")
+                    raise DataError(f"{name}: descriptor {leaf.name!r} is missing ({self.where(leaf)} has it)")
                 row[pos:pos + leaf.size] = np.nan
             else:
-                row[pos:pos + leaf.size] = _values(leaf, value, name, self.first)
+                row[pos:pos + leaf.size] = _values(leaf, value, name, self.where(leaf))
             pos += leaf.size
         out = []
         for leaf in self.strings:
             value = _lookup(doc, leaf.path)
             if value is _MISSING:
-                raise DataError(f"{name}: descriptor {leaf.name!r} is missing (the first document, {self.first}, has it)")
+                raise DataError(f"{name}: descriptor {leaf.name!r} is missing ({self.where(leaf)} has it)")
             if not isinstance(value, str):
-                raise DataError(f"{name}: descriptor {leaf.name!r} is {type(value).__name__}, a string in the first document ({self.first})")
+                raise DataError(f"{name}: descriptor {leaf.name!r} is {type(value).__name__}, a string in {self.where(leaf)}")
             out.append(value)
         return tuple(out)
 
 
 _MISSING = object()
+
+
+def leaves_from_columns(columns: Sequence[str]) -> list[Leaf]:
+    """Descriptors (path, kind, shape) rebuilt from column names such as a model's features:
+    ``a.b`` a scalar, ``a.b.3`` a vector, ``a.b.3.7`` a matrix (shape from the largest index);
+    in order of first appearance."""
+    indices: dict[str, list[tuple[int, ...]]] = {}
+    for column in columns:
+        desc = patterns.descriptor_of(column)
+        suffix = column[len(desc) + 1:]
+        indices.setdefault(desc, []).append(tuple(int(i) for i in suffix.split(".")) if suffix else ())
+    leaves = []
+    for desc, idx in indices.items():
+        dims = {len(i) for i in idx}
+        if len(dims) != 1 or max(dims) > 2:
+            raise DataError(f"column names of descriptor {desc!r} mix {sorted(dims)} indices: not gaia's names")
+        dim = dims.pop()
+        path = tuple(desc.split("."))
+        if dim == 0:
+            leaves.append(Leaf(path, SCALAR))
+        elif dim == 1:
+            leaves.append(Leaf(path, VECTOR, (max(i[0] for i in idx) + 1,)))
+        else:
+            leaves.append(Leaf(path, MATRIX, (max(i[0] for i in idx) + 1, max(i[1] for i in idx) + 1)))
+    return leaves
 
 
 def check_document(doc: Any, name: str) -> None:
@@ -190,14 +220,14 @@ def _shape(value: Any) -> tuple[int, ...] | None:
     return None
 
 
-def _values(leaf: Leaf, value: Any, name: str, first: str) -> np.ndarray:
+def _values(leaf: Leaf, value: Any, name: str, where: str) -> np.ndarray:
     shape = _shape(value)
     if shape != leaf.shape:
         what = "a string" if isinstance(value, str) else f"shape {shape}" if shape is not None else type(value).__name__
         if shape is not None and len(shape) == 1 and len(leaf.shape) == 1:
-            raise DataError(f"{name}: descriptor {leaf.name!r} has {shape[0]} values where the first document "
-                            f"({first}) has {leaf.shape[0]}")
-        raise DataError(f"{name}: descriptor {leaf.name!r} has {what} where the first document ({first}) has "
+            raise DataError(f"{name}: descriptor {leaf.name!r} has {shape[0]} values where {where} "
+                            f"has {leaf.shape[0]}")
+        raise DataError(f"{name}: descriptor {leaf.name!r} has {what} where {where} has "
                         f"{'a number' if not leaf.shape else f'shape {leaf.shape}'}")
     try:
         arr = np.asarray(value, dtype=np.float64).ravel()
