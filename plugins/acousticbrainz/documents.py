@@ -169,12 +169,14 @@ class _Position:
 
     def __init__(self, handle):
         self.handle = handle
+        self.last = 0
 
     def __call__(self) -> int:
         try:
-            return self.handle.tell()
-        except (OSError, ValueError):
-            return 0
+            self.last = self.handle.tell()
+        except (OSError, ValueError):  # closed: the last position read
+            pass
+        return self.last
 
 
 def _open_tar(path: Path):
@@ -203,8 +205,9 @@ def iter_tar(path: Path, keep: Callable[[str], bool] | None = None,
         archive, extra, raw = _open_tar(path)
     except (tarfile.TarError, OSError, EOFError) as exc:
         raise DataError(f"{path}: not a readable tar archive ({exc})") from None
+    where = _Position(raw)
     if position is not None:
-        position.append(_Position(raw))
+        position.append(where)
     prefix = f"{path}:"
     try:
         while True:
@@ -231,6 +234,7 @@ def iter_tar(path: Path, keep: Callable[[str], bool] | None = None,
                 raise DataError(f"{path}: corrupt tar archive at {name} ({exc})") from None
             yield Raw(prefix + name, stem, data)
     finally:
+        where()
         archive.close()
         for obj in extra:
             obj.close()
@@ -278,8 +282,9 @@ def _iter_bulk_stream(path: Path, position: list | None = None, chunk: int = 1 <
     a time: only the braces and quotes outside numbers are looked at (a regular expression finds
     them), and each entry is parsed on its own."""
     with open(path, "rb") as handle:
+        where = _Position(handle)
         if position is not None:
-            position.append(_Position(handle))
+            position.append(where)
         buf = b""
         base = 0               # file offset of buf[0]
         depth, in_string, skip = 0, False, -1
@@ -343,6 +348,7 @@ def _iter_bulk_stream(path: Path, position: list | None = None, chunk: int = 1 <
                 key_start -= keep_from
             base += keep_from
             buf = buf[keep_from:]
+        where()
         if depth != 0 or in_string:
             raise DataError(f"{path}: not valid JSON (the file ends inside an entry)")
         if not found:
