@@ -189,8 +189,10 @@ def _open_tar(path: Path):
             except ImportError:
                 raise DataError(f"{path}: reading .tar.zst needs the 'zstandard' package (pip install 'abauto[zstd]')") from None
             stream = zstandard.ZstdDecompressor().stream_reader(raw)
-            return tarfile.open(fileobj=stream, mode="r|", bufsize=TAR_BUFSIZE), (stream, raw), raw
-        return tarfile.open(fileobj=raw, mode="r|*", bufsize=TAR_BUFSIZE), (raw,), raw
+            return tarfile.open(fileobj=stream, mode="r|", bufsize=TAR_BUFSIZE), (stream, raw), raw, False
+        # Seekable mode on a file (plain, or decompressed forward by gzip/bz2/lzma): member data is
+        # read straight from the file object, ~2x faster than through tarfile's stream layer.
+        return tarfile.open(fileobj=raw, mode="r:*"), (raw,), raw, True
     except BaseException:
         raw.close()
         raise
@@ -202,9 +204,9 @@ def iter_tar(path: Path, keep: Callable[[str], bool] | None = None,
     archive's member list is not kept, so memory stays flat however many members it has.
     ``position``, if given, receives a callable returning the bytes read so far."""
     try:
-        archive, extra, raw = _open_tar(path)
+        archive, extra, raw, direct = _open_tar(path)
     except (tarfile.TarError, OSError, EOFError) as exc:
-        raise DataError(f"{path}: not a readable tar archive ({exc})") from None
+        raise DataError(f"{path}: not a readable tar archive ({str(exc).splitlines()[0].rstrip(':')})") from None
     where = _Position(raw)
     if position is not None:
         position.append(where)
@@ -228,8 +230,12 @@ def iter_tar(path: Path, keep: Callable[[str], bool] | None = None,
             if keep is not None and not keep(stem):
                 continue
             try:
-                handle = archive.extractfile(member)
-                data = handle.read() if handle is not None else b""
+                if direct and not member.issparse():
+                    archive.fileobj.seek(member.offset_data)
+                    data = archive.fileobj.read(member.size)
+                else:
+                    handle = archive.extractfile(member)
+                    data = handle.read() if handle is not None else b""
             except (tarfile.TarError, OSError, EOFError) as exc:
                 raise DataError(f"{path}: corrupt tar archive at {name} ({exc})") from None
             yield Raw(prefix + name, stem, data)

@@ -1,9 +1,12 @@
 """Flattening low-level documents as gaia names things, fast.
 
-The layout (every descriptor's path, kind and shape) is inferred once, from the first document;
-then a function generated for that layout pulls every value of a document out in one tuple
-(``(d["a"], *d["v"], *chain(*d["m"]))``) that NumPy writes into a preallocated float32 row. A
-per-descriptor walk runs only when that fails, to name the descriptor and the file at fault.
+The layout (every descriptor's path, kind and shape) is inferred once, from the first document
+(or built from a model's column names, :func:`leaves_from_columns`); then a function generated
+for that layout packs every value of a document straight into a preallocated float32 row with
+one ``struct.pack_into(row, 0, d["a"], *d["v"], *chain(*d["m"]))`` call (the precomputed column
+index is the argument order), and checks the vector and matrix lengths. No schema walk, no
+per-document pandas. A per-descriptor walk runs only when that fails, to name the descriptor and
+the file at fault.
 
 Names: dotted paths (``lowlevel.mfcc.mean``); a vector's values are columns ``name.i`` and a
 matrix's ``name.i.j`` (``lowlevel.mfcc.cov.3.7``). Dropped, as gaia's ``removevl`` does:
@@ -16,7 +19,7 @@ in extractor "music 2.0") are kept as categorical columns; strings under ``metad
 from __future__ import annotations
 
 import math
-from array import array as _array
+import struct
 from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any, Sequence
@@ -103,7 +106,7 @@ class Layout:
     def __post_init__(self) -> None:
         self.columns = [c for leaf in self.numeric for c in leaf.columns()]
         self.categorical = [leaf.name for leaf in self.strings]
-        self._extract_numeric = _compile(self.numeric, numeric=True)
+        self._extract_numeric = _compile(self.numeric, numeric=True, width=len(self.columns))
         self._extract_strings = _compile(self.strings, numeric=False)
         self._lengths = tuple(_expected_lengths(self.numeric))
 
@@ -129,12 +132,10 @@ class Layout:
     def extract(self, doc: Any, name: str, row: np.ndarray) -> tuple:
         """Write the numeric values of ``doc`` into ``row``; return its string values."""
         try:
-            values, lengths = self._extract_numeric(doc)
-            if lengths != self._lengths:
+            if self._extract_numeric(doc, row) != self._lengths:  # row is float32, C-contiguous
                 raise ValueError
-            row[:] = np.frombuffer(_array("f", values), dtype=np.float32)  # ~25 % faster than from the tuple
             return self._extract_strings(doc)[0] if self.strings else ()
-        except (KeyError, TypeError, ValueError, IndexError, OverflowError):
+        except (KeyError, TypeError, ValueError, IndexError, OverflowError, struct.error):
             check_document(doc, name)
             return self._extract_slow(doc, name, row)
 
@@ -246,9 +247,10 @@ def _expected_lengths(leaves: Sequence[Leaf]) -> list[int]:
     return out
 
 
-def _compile(leaves: Sequence[Leaf], numeric: bool):
-    """Generate ``f(doc) -> (values, lengths)`` for these leaves (plain Python, no loops)."""
-    lines = ["def extract(doc):"]
+def _compile(leaves: Sequence[Leaf], numeric: bool, width: int = 0):
+    """Generate, for these leaves (plain Python, no loops), ``f(doc, row) -> lengths`` that packs
+    the numeric values into the float32 ``row``, or ``f(doc) -> (strings, lengths)``."""
+    lines = ["def extract(doc, row=None):"]
     names: dict[tuple[str, ...], str] = {(): "doc"}
 
     def node(path: tuple[str, ...]) -> str:
@@ -274,7 +276,12 @@ def _compile(leaves: Sequence[Leaf], numeric: bool):
             lengths += [f"len({var})", f"len({var}[0])"]
         else:
             items.append(ref)
-    lines.append(f"    return ({', '.join(items)}{',' if items else ''}), ({', '.join(lengths)}{',' if lengths else ''})")
-    namespace: dict[str, Any] = {"_chain": chain}
+    lens = f"({', '.join(lengths)}{',' if lengths else ''})"
+    if numeric:
+        lines.append(f"    _pack(row, 0, {', '.join(items)})" if items else "    pass")
+        lines.append(f"    return {lens}")
+    else:
+        lines.append(f"    return ({', '.join(items)}{',' if items else ''}), {lens}")
+    namespace: dict[str, Any] = {"_chain": chain, "_pack": struct.Struct(f"={width}f").pack_into}
     exec(compile("\n".join(lines), "<abauto_plugins.acousticbrainz layout>", "exec"), namespace)  # noqa: S102
     return namespace["extract"]
