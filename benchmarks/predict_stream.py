@@ -76,8 +76,8 @@ def make_dump(source: Path, copies: int, path: Path) -> int:
     return copies * len(data)
 
 
-def measure(runs: list[Path], dump: Path, out: Path, n_jobs: int) -> tuple[float, float]:
-    """(wall seconds, peak resident MB) of one predict in a child process."""
+def measure(runs: list[Path], dump: Path, out: Path, n_jobs: int) -> tuple[float, float, float]:
+    """(wall seconds, CPU seconds, peak resident MB) of one predict in a child process."""
     t0 = time.perf_counter()
     child = subprocess.Popen(abauto("predict", *runs, dump, "--format", "acousticbrainz", "-o", out,
                                     "--n-jobs", n_jobs), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -88,7 +88,7 @@ def measure(runs: list[Path], dump: Path, out: Path, n_jobs: int) -> tuple[float
     if child.returncode != 0:
         sys.exit(f"predict failed ({child.returncode}): {stderr.strip() or stdout.strip()}")
     # children of the child (--n-jobs workers) are not in this figure; ru_maxrss is in KB on Linux
-    return seconds, usage.ru_maxrss / 1024
+    return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
 def main() -> None:
@@ -104,15 +104,17 @@ def main() -> None:
         work = args.out or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         runs = args.run or train(args.source, work)
-        print(f"models: {', '.join(str(r) for r in runs)}; n_jobs {args.n_jobs}")
-        print(f"{'copies':>7}{'documents':>11}{'dump MB':>9}{'seconds':>9}{'docs/s':>8}{'peak MB':>9}")
+        print(f"models: {', '.join(str(r) for r in runs)}; n_jobs {args.n_jobs}", flush=True)
+        print("whole command (start-up and model loading included); CPU = the child's user + system time")
+        print(f"{'copies':>7}{'documents':>11}{'dump MB':>9}{'wall s':>8}{'docs/s':>8}{'CPU s':>7}{'docs/CPU s':>11}{'peak MB':>9}")
         peaks = []
         for copies in (int(c) for c in args.copies.split(",")):
             dump = work / f"dump-{copies}{args.suffix}"
             n = make_dump(args.source, copies, dump)
-            seconds, peak = measure(runs, dump, work / f"out-{copies}.jsonl", args.n_jobs)
+            seconds, cpu, peak = measure(runs, dump, work / f"out-{copies}.jsonl", args.n_jobs)
             peaks.append(peak)
-            print(f"{copies:>7}{n:>11}{dump.stat().st_size / 2**20:>9.0f}{seconds:>9.1f}{n / seconds:>8.0f}{peak:>9.0f}")
+            print(f"{copies:>7}{n:>11}{dump.stat().st_size / 2**20:>9.0f}{seconds:>8.1f}{n / seconds:>8.0f}"
+                  f"{cpu:>7.1f}{n / cpu:>11.0f}{peak:>9.0f}", flush=True)
             dump.unlink()
             (work / f"out-{copies}.jsonl").unlink()
         if len(peaks) > 1:
