@@ -161,6 +161,24 @@ def test_unreadable_documents_are_listed_and_skipped(runs, soundtracks, tmp_path
     assert "tonal.key_edma" in reasons["music1"] and "'strategy_game'" in reasons["music1"]
 
 
+def test_a_row_a_model_refuses_is_listed_and_the_batch_goes_on(runs, soundtracks, tmp_path):
+    src = tmp_path / "nan"
+    src.mkdir()
+    files = sorted((soundtracks / "lowlevel").glob("*.json"))[:5]
+    for p in files:
+        (src / p.name).write_bytes(p.read_bytes())
+    doc = json.loads(files[0].read_text())
+    doc["lowlevel"]["mfcc"]["mean"][0] = float("nan")  # JSON NaN: read, but refused unless a model imputes
+    (src / "nan.json").write_text(json.dumps(doc))
+    imputes = any(step["slot"] == "imputer" for r in runs
+                  for step in json.loads((r / "model-card.json").read_text())["pipeline"])
+    result = ab_predict.predict_stream(runs, src, tmp_path / "o.jsonl", progress=False)
+    assert result["written"] == (6 if imputes else 5)
+    if not imputes:
+        rows = (tmp_path / "o.jsonl.errors.tsv").read_text().splitlines()
+        assert len(rows) == 2 and "nan.json" in rows[1] and "refused it" in rows[1], rows
+
+
 def test_exit_1_when_no_document_could_be_predicted(runs, tmp_path, capsys):
     src = tmp_path / "bad"
     src.mkdir()

@@ -18,6 +18,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import sys
 import tarfile
 import time
@@ -40,6 +41,7 @@ BATCH = 1000
 LOG_EVERY = 30.0  # seconds between progress lines when stderr is not a terminal
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 ERRORS_SUFFIX = ".errors.tsv"
+_UNSAFE = re.compile(r"[/\\\x00]|^\.+$")  # ids that cannot be file names as they are
 
 
 @dataclass
@@ -150,8 +152,6 @@ class Predictor:
 
     def predict(self, raws: Sequence[docs.Raw]) -> tuple[list[tuple[str, bytes]], list[tuple[str, str]]]:
         """``([(id, high-level JSON), ...], [(document, reason), ...])`` for one batch."""
-        from abauto.model import predict_frame
-
         if len(raws) > len(self.matrix):
             self.matrix = np.empty((len(raws), self.layout.width), dtype=np.float32)
         M = self.matrix
@@ -159,6 +159,7 @@ class Predictor:
         ok: list[tuple[str, dict]] = []
         strings: list[tuple] = []
         errors: list[tuple[str, str]] = []
+        names: list[str] = []
         for raw in raws:
             doc = None
             try:
@@ -170,20 +171,41 @@ class Predictor:
                 continue
             meta = doc.get("metadata")
             ok.append((raw.stem, meta if isinstance(meta, dict) else {}))
+            names.append(raw.name)
         if not ok:
             return [], errors
         rows = M[:len(ok)]
         entries: list[dict] = [{} for _ in ok]
+        bad: dict[int, str] = {}
         for m, plan in zip(self.models, self.plans):
-            result = predict_frame(m.pipeline, self._features(plan, rows, strings, m))
-            pcols = [c for c in result.columns if c.startswith("p_")]
-            classes = [c[2:] for c in pcols]
-            proba = result[pcols].to_numpy(dtype=np.float64)
+            try:
+                classes, proba = self._proba(m, plan, rows, strings)
+            except (ValueError, TypeError):  # some row the model refuses (NaN, ...): find which
+                classes, proba = None, np.full((len(ok), len(m.info.get("classes") or [1])), np.nan)
+                for i in range(len(ok)):
+                    if i in bad:
+                        continue
+                    try:
+                        classes, proba[i:i + 1] = self._proba(m, plan, rows[i:i + 1], strings[i:i + 1])
+                    except (ValueError, TypeError) as exc:
+                        bad[i] = f"model {m.name!r} refused it: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
             for i, entry in enumerate(entries):
-                entry[m.name] = (classes, proba[i])
-        out = [(rid, orjson.dumps(highlevel_document(entries[i], meta, self.versions)))
-               for i, (rid, meta) in enumerate(ok)]
+                if i not in bad:
+                    entry[m.name] = (classes, proba[i])
+        out = []
+        for i, (rid, meta) in enumerate(ok):
+            if i in bad:
+                errors.append((names[i], bad[i]))
+            else:
+                out.append((rid, orjson.dumps(highlevel_document(entries[i], meta, self.versions))))
         return out, errors
+
+    def _proba(self, m: HighlevelModel, plan, rows: np.ndarray, strings: list[tuple]):
+        from abauto.model import predict_frame
+
+        result = predict_frame(m.pipeline, self._features(plan, rows, strings, m))
+        pcols = [c for c in result.columns if c.startswith("p_")]
+        return [c[2:] for c in pcols], result[pcols].to_numpy(dtype=np.float64)
 
 
 def _reason(name: str, exc: Exception, doc: Any) -> str:
@@ -263,6 +285,8 @@ class _Writer:
         return tarfile.open(self.tmp, next((m for s, m in mode.items() if name.endswith(s)), "w"))
 
     def write(self, rid: str, data: bytes) -> None:
+        if self.kind != "jsonl":
+            rid = _UNSAFE.sub("_", rid) or "_"
         if self.kind == "folder":
             target = self.output / f"{rid}.json"
             part = self.output / f".{rid}.json.part"
