@@ -274,18 +274,23 @@ class _progress:
 
 @app.command()
 def predict(
-    model: Path = typer.Argument(..., help="best_pipeline.skops (or its run folder)."),
-    data: Path = typer.Argument(..., help="Table with the model's feature columns."),
+    models: List[Path] = typer.Argument(..., metavar="MODEL", help="best_pipeline.skops files or their run folders (csv: exactly one)."),
+    data: Path = typer.Argument(..., metavar="DATA", help="Table with the model's feature columns (or an input the --format reads)."),
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="Output CSV [default: stdout]."),
     id_: Optional[List[str]] = typer.Option(None, "--id", help="Columns copied to the output beside predictions."),
     format_: str = typer.Option("csv", "--format", help="csv, or a format a plugin registers (see 'abauto plugins')."),
+    n_jobs: int = typer.Option(1, "--n-jobs", min=1, help="Processes for formats that predict in batches (csv uses one)."),
 ) -> None:
-    """Predict classes and per-class probabilities with a saved model."""
+    """Predict classes and per-class probabilities with saved models (csv: one model)."""
     if format_ != "csv":
         formats = load_registry().predict_formats
         if format_ not in formats:
             raise SettingsError(f"--format {format_!r}: expected {' or '.join(['csv', *formats])}")
-        return formats[format_].item.write(model, data, output)
+        return formats[format_].item.write(list(models), data, output, n_jobs)
+    if len(models) != 1:
+        raise SettingsError(f"--format csv predicts with one model, got {len(models)} ({', '.join(map(str, models))}); "
+                            f"give one MODEL, or a --format that takes several (see 'abauto plugins')")
+    model = models[0]
     from abauto.data import read_table
     from abauto.files import write_text
     from abauto.model import align, load_model, predict_frame
