@@ -21,13 +21,29 @@ from rich.console import Console
 from abauto.errors import AbautoError, SettingsError
 from abauto.registry import load_registry
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+# rich_markup_mode=None: help strings are plain text, so "[default: 60]" in them is shown, not read
+# as rich markup and dropped (the mode applies to every command and group added to this app).
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None,
                   help="abauto: plugin-based AutoML comparison for music classification.")
 out = Console()
 err = Console(stderr=True)
 
 # Options of 'abauto search' that only a loader plugin takes (abauto.extensions.Loader.options).
 LOADER_OPTIONS = ("groundtruth", "select", "exclude_descriptors", "join")
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from abauto import __version__
+
+        typer.echo(f"abauto {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", is_eager=True, callback=_show_version,
+                                       help="Print abauto's version and exit.")) -> None:
+    """abauto: plugin-based AutoML comparison for music classification."""
 
 
 def _split(values: Optional[List[str]]) -> list[str]:
