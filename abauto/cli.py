@@ -142,7 +142,7 @@ def search(
     count toward the budget, trials a killed run left unfinished are retried."""
     from abauto.cli_render import leaderboard_table
     from abauto.config import grid_override
-    from abauto.search_engine import outer_splits, search as run_search
+    from abauto.search_engine import default_run_dir, outer_splits, search as run_search
 
     given = dict(trials=trials, timeout=timeout, outer=outer, inner_folds=inner_folds,
                  metric=metric, sampler=sampler, plugins=_split(plugins_) or None,
@@ -168,8 +168,16 @@ def search(
         if show:
             err.print(f"[yellow]note:[/yellow] {note}", highlight=False)
     command = "abauto " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    with _progress(show, total) as on_trial:
-        result = run_search(dataset, settings, run_dir=out_dir, progress=on_trial, command=command, inputs=inputs)
+    out_dir = out_dir or default_run_dir(dataset)  # named here so that Ctrl-C can say what to resume
+    try:
+        with _progress(show, total) as on_trial:
+            result = run_search(dataset, settings, run_dir=out_dir, progress=on_trial, command=command, inputs=inputs)
+    except KeyboardInterrupt:
+        # (typer turns a KeyboardInterrupt into exit 130 without a word, so main() never sees it)
+        resume_hint = f"; continue with: abauto search --resume {shlex.quote(str(out_dir))}"
+        started = (out_dir / "run.json").exists()  # else stopped before the search began: nothing to resume
+        print(f"abauto: interrupted{resume_hint if started else ''}", file=sys.stderr)
+        raise typer.Exit(130) from None
     board = result.leaderboard
     if report:
         from abauto.report import write_report

@@ -138,6 +138,11 @@ def work(dataset: Dataset, settings: SearchSettings, registry: Registry | None =
             run_budget(study, Objective(space, X, y, job.train, settings, dataset.groups), settings, shared=True)
 
 
+def default_run_dir(dataset: Dataset) -> Path:
+    """``runs/<dataset>-<YYYYmmdd-HHMMSS>``: where a search without ``run_dir`` writes."""
+    return Path("runs") / f"{dataset.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
 @dataclass
 class SearchResult:
     """What a search produced: the leaderboard dict, the final pipeline and the run folder."""
@@ -183,14 +188,15 @@ def search(dataset: Dataset | str | Path, settings: SearchSettings | None = None
     Scorer(settings.metric).check_task(list(dataset.classes))  # an unknown or unfit --metric fails before any work
     sampler_factory(settings, 0)  # an unusable sampler setting fails before any work
     optuna.logging.set_verbosity(optuna.logging.ERROR)
-    run_dir = Path(run_dir) if run_dir else Path("runs") / f"{dataset.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    run_dir = Path(run_dir) if run_dir else default_run_dir(dataset)
     run_dir.mkdir(parents=True, exist_ok=True)
     owns_storage = settings.storage is None
     if owns_storage:
         settings.storage = f"sqlite:///{(run_dir / 'study.db').resolve()}"
     meta = {"inputs": inputs or {"data": dataset.source},
             "settings": {k: v for k, v in asdict(settings).items() if not (owns_storage and k == "storage")},
-            "folds_sha256": folds_fingerprint(jobs, dataset.y)}  # abauto worker checks its data against it
+            "folds_sha256": folds_fingerprint(jobs, dataset.y),  # abauto worker checks its data against it
+            "commands": lb.run_commands(run_dir, command)}  # the first, then each that continued the search
     write_json(run_dir / "run.json", meta)
     X, y = features(dataset), dataset.y
     storage = make_storage(settings.storage)  # create the tables once, before parallel workers race to
@@ -216,8 +222,8 @@ def search(dataset: Dataset | str | Path, settings: SearchSettings | None = None
     studies = [optuna.load_study(study_name=j.name, storage=storage) for j in jobs]
     final_study = studies[-1]
     board = lb.build(dataset, settings, outcomes, studies,
-                     notes=notes + dataset.notes, wall_seconds=wall, command=command,
-                     folds_sha256=folds_fingerprint(jobs, y))
+                     notes=notes + dataset.notes, wall_seconds=wall, command=meta["commands"][0],
+                     folds_sha256=folds_fingerprint(jobs, y), resumed=meta["commands"][1:])
     pipeline = None
     if board["final"] is not None:
         steps = space.replay(final_study.best_trial.params)
