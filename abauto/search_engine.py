@@ -193,7 +193,7 @@ def search(dataset: Dataset | str | Path, settings: SearchSettings | None = None
     space = PipelineSpace(registry, DataShape.of(dataset), settings.plugins, settings.exclude,
                           settings.max_costly_rows, dict(settings.fixed))
     jobs, notes = outer_splits(dataset, settings)
-    Scorer(settings.metric).check_task(list(dataset.classes))  # an unknown or unfit --metric fails before any work
+    Scorer(settings.metric).check_task(np.unique(encode(dataset.y)[1]))  # unknown or unfit for the codes the studies score: fail before any work
     sampler_factory(settings, 0)  # an unusable sampler setting fails before any work
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     run_dir = Path(run_dir) if run_dir else default_run_dir(dataset)

@@ -44,7 +44,7 @@ def test_ctrl_c_says_how_to_resume(dataset_path, tmp_path):
             time.sleep(0.2)
         time.sleep(1.0)  # trials are running
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=120)
+        out, err = proc.communicate(timeout=300)
     finally:
         if proc.poll() is None:
             proc.kill()

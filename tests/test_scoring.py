@@ -72,3 +72,14 @@ def test_search_refuses_before_any_work(tmp_path, dataset_path):
         search(dataset, SearchSettings(metric="roc_auc", trials=2, outer="kfold:2", inner_folds=2),
                run_dir=tmp_path / "run")
     assert not (tmp_path / "run").exists()
+
+
+def test_search_checks_the_metric_on_the_codes_it_scores(tmp_path, dataset_path):
+    """Studies score label codes 0..k-1, so 'f1' (pos_label=1) suits binary data with text labels."""
+    from abauto.data import load_dataset
+    from abauto.search_engine import SearchSettings, search
+
+    result = search(load_dataset(dataset_path("credit_g")),
+                    SearchSettings(metric="f1", trials=2, outer="kfold:2", inner_folds=2, plugins=["gaussian_nb"]),
+                    run_dir=tmp_path / "run")
+    assert result.leaderboard["best"]["outer_mean"] is not None
