@@ -208,7 +208,8 @@ def leaderboard_summary(board: dict) -> list[str]:
 
 def diff_table(result: dict, title: str) -> Fitted:
     """A diff of two leaderboards (see :func:`abauto.leaderboard_compare.diff_boards`); narrow
-    consoles lose the t column (p tells the same), then get two-line headers."""
+    consoles lose the all-folds means, then the t column (p tells the same), then get two-line
+    headers."""
     verdict_style = {"regression": "red", "improvement": "green"}
     cells = []
     for r in result["rows"]:
@@ -222,12 +223,13 @@ def diff_table(result: dict, title: str) -> Fitted:
     styles = ["bold" if r["name"] == view.BEST else None for r in result["rows"]]
 
     def build(level: int, width: int) -> Table:
-        keep = [i for i, h in enumerate(view.DIFF_HEADER) if level == 0 or h != "t"]
-        cols = [Col(view.DIFF_HEADER[i] if level < 2 or i == 0 else view.DIFF_HEADER[i].replace(" ", "\n"),
+        keep = [i for i, h in enumerate(view.DIFF_HEADER)
+                if not (level >= 1 and h in view.DIFF_ALL_FOLDS) and not (level >= 2 and h == "t")]
+        cols = [Col(view.DIFF_HEADER[i] if level < 3 or i == 0 else view.DIFF_HEADER[i].replace(" ", "\n"),
                     "right" if view.DIFF_ALIGN[i] == "r" else "left") for i in keep]
         return make_table(title, cols, [[row[i] for i in keep] for row in cells], styles)
 
-    return Fitted(build, 3)
+    return Fitted(build, 4)
 
 
 def compare_table(result: dict) -> Fitted:
