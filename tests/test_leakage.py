@@ -148,3 +148,16 @@ def test_a_lone_id_like_feature_is_kept_with_a_note(tmp_path):
     dataset = dataset_from_frame(frame, tmp_path / "t.csv")
     assert list(dataset.X.columns) == ["a"]
     assert any("every feature is id-like or constant" in n for n in dataset.notes)
+
+
+def test_profile_reads_low_level_json_like_search(soundtracks, cli, tmp_path):
+    """'abauto profile' takes the loader options of 'abauto search' (issue 17)."""
+    code, out, err = cli("profile", soundtracks / "lowlevel", "--groundtruth", soundtracks / "groundtruth.yaml",
+                         "--join", soundtracks / "tracks.csv", "--select", "lowlevel.mfcc.mean",
+                         "--html", tmp_path / "p.html")
+    assert code == 0, err
+    text = " ".join(out.split())
+    assert "260 rows, 13 features, 8 classes in 'soundtrack'" in text and "lowlevel.mfcc.mean.0" in text
+    assert "note: left out of the features" in " ".join(err.split()) and (tmp_path / "p.html").exists()
+    code, _, err = cli("profile", soundtracks / "lowlevel")
+    assert code == 2 and "--groundtruth" in err and len(err.strip().splitlines()) == 1
