@@ -22,30 +22,34 @@ from abauto.plugin import Kind
 from abauto.registry import Registry
 
 
-def _hyperparameters(plugin) -> list[str]:
-    """Parameter names the plugin samples, found by sampling it once."""
+def describe_distribution(dist) -> str:
+    """``0.001..1000 (log)``, ``int 2..4``, ``{rbf, linear, poly}``: an Optuna distribution for a reader."""
     import optuna
 
-    from abauto.plugin import Context
-
-    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
-    trial = study.ask()
-    ctx = Context(100, 10, 3, classifiers={})
-    try:
-        plugin.sample(trial, ctx)
-    except Exception:
-        pass
-    return [name.split(".", 1)[1] for name in trial.params]
+    if isinstance(dist, optuna.distributions.CategoricalDistribution):
+        return "{" + ", ".join(view.fmt_value(c) for c in dist.choices) + "}"
+    kind = "int " if isinstance(dist, optuna.distributions.IntDistribution) else ""
+    step = f" step {view.fmt_value(dist.step)}" if dist.step not in (None, 1) else ""
+    return f"{kind}{view.fmt_value(dist.low)}..{view.fmt_value(dist.high)}{' (log)' if dist.log else ''}{step}"
 
 
 def plugin_rows(registry: Registry) -> list[dict]:
+    """One dict per plugin; ``hyperparameters`` names every parameter its space can sample (all
+    branches, see :func:`abauto.space.plugin_distributions`), ``ranges`` gives each one's range."""
+    from abauto.plugin import Context
+    from abauto.space import plugin_distributions
+
     order = {k: i for i, k in enumerate(Kind)}
+    members = {n: e.plugin for n, e in registry.entries.items()
+               if e.plugin.kind == Kind.CLASSIFIER and not e.plugin.ensemble}
     rows = []
     for name, e in sorted(registry.entries.items(), key=lambda kv: (order[kv[1].plugin.kind], kv[0])):
         p = e.plugin
+        ctx = Context(1000, 20, 3, classifiers=members if p.ensemble else {})
+        ranges = {k: describe_distribution(d) for k, d in plugin_distributions(p, ctx).items()}
         rows.append({
             "name": name, "kind": p.kind.value, "package": e.package, "version": e.version,
-            "description": p.description, "hyperparameters": _hyperparameters(p),
+            "description": p.description, "hyperparameters": list(ranges), "ranges": ranges,
             "capabilities": {k: getattr(p, k) for k in ("handles_missing", "needs_nonnegative", "nonnegative_output",
                                                         "has_predict_proba", "needs_scaling", "costly_rows", "ensemble")},
         })
@@ -57,8 +61,9 @@ def plugins_table(rows: list[dict]) -> Table:
     for col in ("name", "kind", "package", "hyperparameters", "description"):
         table.add_column(col)
     for r in rows:
+        ranges = r.get("ranges") or {h: "" for h in r["hyperparameters"]}
         table.add_row(r["name"], r["kind"], f"{r['package']} {r['version']}".strip(),
-                      ", ".join(r["hyperparameters"]), r["description"])
+                      "\n".join(f"{k}: {v}" if v else k for k, v in ranges.items()), r["description"])
     return table
 
 
