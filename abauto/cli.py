@@ -22,13 +22,29 @@ from rich.console import Console
 from abauto.errors import AbautoError, SettingsError
 from abauto.registry import load_registry
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+# rich_markup_mode=None: help strings are plain text, so "[default: 60]" in them is shown, not read
+# as rich markup and dropped (the mode applies to every command and group added to this app).
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None,
                   help="abauto: plugin-based AutoML comparison for music classification.")
 out = Console()
 err = Console(stderr=True)
 
 # Options of 'abauto search' that only a loader plugin takes (abauto.extensions.Loader.options).
 LOADER_OPTIONS = ("groundtruth", "select", "exclude_descriptors", "join")
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from abauto import __version__
+
+        typer.echo(f"abauto {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", is_eager=True, callback=_show_version,
+                                       help="Print abauto's version and exit.")) -> None:
+    """abauto: plugin-based AutoML comparison for music classification."""
 
 
 def _split(values: Optional[List[str]]) -> list[str]:
@@ -130,7 +146,7 @@ def search(
     from abauto.cli_render import leaderboard_table
     from abauto.config import grid_override
     from abauto.runfolder import RunFolder
-    from abauto.search_engine import outer_splits, search as run_search
+    from abauto.search_engine import default_run_dir, outer_splits, search as run_search
 
     given = dict(trials=trials, timeout=timeout, outer=outer, inner_folds=inner_folds,
                  metric=metric, sampler=sampler, plugins=_split(plugins_) or None,
@@ -156,8 +172,16 @@ def search(
         if show:
             err.print(f"[yellow]note:[/yellow] {note}", highlight=False)
     command = "abauto " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    with _progress(show, total) as on_trial:
-        result = run_search(dataset, settings, run_dir=out_dir, progress=on_trial, command=command, inputs=inputs)
+    out_dir = out_dir or default_run_dir(dataset)  # named here so that Ctrl-C can say what to resume
+    try:
+        with _progress(show, total) as on_trial:
+            result = run_search(dataset, settings, run_dir=out_dir, progress=on_trial, command=command, inputs=inputs)
+    except KeyboardInterrupt:
+        # (typer turns a KeyboardInterrupt into exit 130 without a word, so main() never sees it)
+        resume_hint = f"; continue with: abauto search --resume {shlex.quote(str(out_dir))}"
+        started = (out_dir / "run.json").exists()  # else stopped before the search began: nothing to resume
+        print(f"abauto: interrupted{resume_hint if started else ''}", file=sys.stderr)
+        raise typer.Exit(130) from None
     board = result.leaderboard
     if report:
         from abauto.report import write_report

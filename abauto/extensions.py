@@ -15,7 +15,8 @@ NAME = re.compile(r"[a-z][a-z0-9_-]*")
 
 NOT_FEATURES = "abauto_not_features"
 """Key of ``DataFrame.attrs`` where a loader lists columns that may serve as ``--target``,
-``--groups`` or ``--id`` but are never features (e.g. columns joined from a side file)."""
+``--groups`` or ``--id`` but are never features (e.g. columns joined from a side file). A parquet
+table lists there the columns its ``abauto.roles`` metadata names (:func:`abauto.data.write_parquet`)."""
 
 TASK = "abauto_task"
 """Key of ``DataFrame.attrs`` where a loader names the task its labels define (e.g. the

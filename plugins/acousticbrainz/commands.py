@@ -22,6 +22,8 @@ def convert(data: Path = typer.Argument(..., help="Folder of low-level *.json, a
     """Convert low-level documents + ground truth into one table (id column first, label last)."""
     import time
 
+    from abauto.data import write_parquet
+    from abauto.extensions import NOT_FEATURES
     from abauto.files import atomic_path
 
     from .loader import load_frame, lowlevel_options
@@ -36,8 +38,8 @@ def convert(data: Path = typer.Argument(..., help="Folder of low-level *.json, a
     with atomic_path(output) as tmp:
         if suffix == ".csv":
             frame.to_csv(tmp, index=False)
-        else:
-            frame.to_parquet(tmp, index=False)
+        else:  # the id and joined columns are recorded as such: 'abauto search' keeps them out of the features
+            write_parquet(frame, tmp, roles={"id": ["id"], "join": frame.attrs.get(NOT_FEATURES, [])})
     rate = len(frame) / seconds if seconds else float("nan")
     typer.echo(f"wrote {output}: {len(frame)} rows x {frame.shape[1] - 2} features + {frame.columns[-1]!r} "
                f"({rate:.0f} documents/s)")
