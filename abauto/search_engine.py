@@ -29,6 +29,7 @@ from abauto.data import Dataset
 from abauto.errors import DataError
 from abauto.files import write_json
 from abauto.folds import FoldJob, features, folds_fingerprint, inner_rows, outer_splits
+from abauto.labels import EncodedTargetClassifier, encode
 from abauto.objective import Objective, evaluate
 from abauto.plugin import Kind
 from abauto.registry import Registry, load_registry
@@ -54,7 +55,8 @@ def seed_families(study: optuna.Study, space: PipelineSpace, settings: SearchSet
     plugins = sorted(space.choices[Kind.CLASSIFIER], key=lambda p: p.ensemble)
     if len(plugins) < 2 or 2 * len(plugins) > settings.trials:
         return
-    known = [t.params or t.system_attrs.get("fixed_params", {}) for t in study.get_trials(deepcopy=False)]
+    # An enqueued trial keeps its fixed_params once run; its params lack the one-choice slots.
+    known = [t.system_attrs.get("fixed_params") or t.params for t in study.get_trials(deepcopy=False)]
     for p in plugins:
         if p.defaults or settings.timeout is None:
             first = space.first_params(p.name, settings.seed, n_rows)
@@ -74,8 +76,11 @@ def best_per_family(study: optuna.Study) -> dict[str, optuna.trial.FrozenTrial]:
 def run_fold(job: FoldJob, space: PipelineSpace, X, y, settings: SearchSettings,
              callback: Callable | None = None, owns_storage: bool = True,
              groups: np.ndarray | None = None, sampler_factory: SamplerFactory = make_sampler) -> dict[str, Any]:
-    """Run (or resume) one study, then score every family's best trial on the outer test part."""
+    """Run (or resume) one study, then score every family's best trial on the outer test part.
+    Plugins are fitted on the codes of the labels ``y`` (:func:`abauto.labels.encode`); the
+    outer-fold predictions are returned as labels."""
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # failures are recorded in the leaderboard
+    classes, y = encode(y)
     study, persist = open_study(job.name, settings, job.offset, sampler_factory=sampler_factory), None
     if owns_storage:  # seeded here: search() seeds shared studies before workers join
         study, persist = in_memory(study)
@@ -89,7 +94,10 @@ def run_fold(job: FoldJob, space: PipelineSpace, X, y, settings: SearchSettings,
         deadline = time.monotonic() + settings.timeout if settings.timeout else None
         run_budget(study, Objective(space, X, y, job.train, settings, groups, not owns_storage, deadline),
                    settings, callback, shared=not owns_storage, persist=persist)
-        return _score_families(job, study, space, X, y, settings)
+        outcome = _score_families(job, study, space, X, y, settings)
+    if "y_pred" in outcome:
+        outcome["y_pred"] = classes[outcome["y_pred"]].tolist()
+    return outcome
 
 
 def _score_families(job: FoldJob, study: optuna.Study, space: PipelineSpace, X, y, settings: SearchSettings) -> dict:
@@ -129,7 +137,7 @@ def work(dataset: Dataset, settings: SearchSettings, registry: Registry | None =
     if folds_sha256 and folds_fingerprint(jobs, dataset.y) != folds_sha256:
         raise DataError(f"{dataset.source}: this data gives other outer folds than the search's (another or a "
                         "reordered file?); give the search's data file with --data")
-    X, y = features(dataset), dataset.y
+    X, (_, y) = features(dataset), encode(dataset.y)  # the codes run_fold fits on
     salt = 100_000 + os.getpid() % 100_000  # workers must not propose each other's trials
     for job in jobs:
         study = open_study(job.name, settings, salt + job.offset)
@@ -221,7 +229,8 @@ def search(dataset: Dataset | str | Path, settings: SearchSettings | None = None
     pipeline = None
     if board["final"] is not None:
         steps = space.replay(final_study.best_trial.params)
-        pipeline = space.build(steps, random_state=settings.seed, probability=True)
+        # fitted on the label codes, as in the studies; predicts the user's labels
+        pipeline = EncodedTargetClassifier(space.build(steps, random_state=settings.seed, probability=True))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             pipeline.fit(X, y)
