@@ -279,11 +279,14 @@ def run_autogluon(dataset, inputs, splits, args) -> dict | None:
         path = Path(args.out) / "autogluon" / f"{args.task}.fold{k}"
         shutil.rmtree(path, ignore_errors=True)
         predictor, n = autogluon_fit(X.iloc[tr], y[tr], args.budget / args.outer, path, groups=groups[tr])
-        pred = np.asarray(predictor.predict(X.iloc[te].reset_index(drop=True)))
-        scores.append(balanced_accuracy_score(y[te], pred))
+        if predictor is None:  # the time limit ran out before any model
+            scores.append(None)
+        else:
+            scores.append(balanced_accuracy_score(y[te], np.asarray(predictor.predict(X.iloc[te].reset_index(drop=True)))))
         models += n
         shutil.rmtree(path, ignore_errors=True)
-        log(f"  autogluon fold {k}: {scores[-1]:.4f} ({n} models, best {predictor.model_best})")
+        log(f"  autogluon fold {k}: {summary(scores[-1:])} ({n} models, best "
+            f"{predictor.model_best if predictor is not None else None})")
         save_partial(args, scores, models)
     return {"scores": scores, "configs": models}
 

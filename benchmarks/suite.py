@@ -250,7 +250,8 @@ def autogluon_fit(X_train, y_train, time_limit: float, path: str | Path, groups=
     ``time_limit`` seconds, one CPU. ``groups`` (one value per row, e.g. a track): AutoGluon's
     own holdout is then group-disjoint (``validation_structure={"group_on": ...}``, AutoGluon >=
     1.6), and the group column is not a feature. Returns the predictor and the number of models
-    it trained (its leaderboard's rows, the weighted ensemble included)."""
+    it trained (its leaderboard's rows, the weighted ensemble included); (None, 0) when the time
+    limit ran out before any model (AutoGluon raises then)."""
     from autogluon.tabular import TabularPredictor
 
     label, group = "__abauto_label__", "__abauto_group__"
@@ -262,7 +263,12 @@ def autogluon_fit(X_train, y_train, time_limit: float, path: str | Path, groups=
         init["learner_kwargs"] = {"ignored_columns": [group]}
         fit["validation_structure"] = {"group_on": group}
     predictor = TabularPredictor(label=label, eval_metric="balanced_accuracy", path=str(path), verbosity=0, **init)
-    predictor.fit(frame, presets="medium_quality", time_limit=time_limit, num_cpus=1, **fit)
+    try:
+        predictor.fit(frame, presets="medium_quality", time_limit=time_limit, num_cpus=1, **fit)
+    except AssertionError as exc:
+        if "Not enough time" not in str(exc):
+            raise
+        return None, 0
     return predictor, len(predictor.model_names())
 
 
@@ -273,6 +279,7 @@ def run_autogluon(dataset, splits, args) -> dict | None:
         print("note: AutoGluon is not importable; skipping it (pip install 'abauto[bench]' or 'autogluon.tabular')")
         return None
     import shutil
+    from sklearn.dummy import DummyClassifier
     from sklearn.metrics import balanced_accuracy_score
 
     X, y = dataset.X, dataset.y  # AutoGluon takes the frame as it is (its own imputation and encoding)
@@ -283,12 +290,17 @@ def run_autogluon(dataset, splits, args) -> dict | None:
         t0 = time.perf_counter()
         predictor, n_models = autogluon_fit(X.iloc[tr], y[tr], args.budget, path)
         wall = time.perf_counter() - t0
-        pred = np.asarray(predictor.predict(X.iloc[te].reset_index(drop=True)))
+        if predictor is None:  # the time limit ran out before any model: the majority class
+            pred = DummyClassifier(strategy="most_frequent").fit(X.iloc[tr], y[tr]).predict(X.iloc[te])
+            log(f"  autogluon fold {k}: no model within {args.budget:g} s; scored as predicting the majority class")
+        else:
+            pred = np.asarray(predictor.predict(X.iloc[te].reset_index(drop=True)))
         scores.append(balanced_accuracy_score(y[te], pred))
         fits += n_models
-        picks.append({"best": predictor.model_best, "models": n_models, "wall": wall})
+        best = predictor.model_best if predictor is not None else None
+        picks.append({"best": best, "models": n_models, "wall": wall})
         shutil.rmtree(path, ignore_errors=True)  # hundreds of MB of saved models per fold
-        log(f"  autogluon fold {k}: {scores[-1]:.4f} ({n_models} models, best {predictor.model_best}, {wall:.1f}s)")
+        log(f"  autogluon fold {k}: {scores[-1]:.4f} ({n_models} models, best {best}, {wall:.1f}s)")
         save_partial(scores, fits, picks)
     return {"scores": scores, "fits": fits, "detail": picks}
 
