@@ -575,8 +575,6 @@ def load_dataset(path: str | Path, target: str | None = None, drop: Sequence[str
         raise DataError(f"{path}: option {_flag(unknown[0])} does not apply to {loader.description or loader.name} "
                         f"input (it takes: {takes})")
     frame = loader.load(path, **options)
-    used = {target, groups, *ids, *drop}
-    drop = [*drop, *(c for c in frame.attrs.get(NOT_FEATURES, ()) if c not in used)]
     dataset = dataset_from_frame(frame, path, target=target, drop=drop, ids=ids, groups=groups,
                                  name=path.name.split(".")[0] or "dataset")
     dataset.task = frame.attrs.get(TASK)
