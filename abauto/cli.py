@@ -22,13 +22,29 @@ from rich.console import Console
 from abauto.errors import AbautoError, SettingsError
 from abauto.registry import load_registry
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+# rich_markup_mode=None: help strings are plain text, so "[default: 60]" in them is shown, not read
+# as rich markup and dropped (the mode applies to every command and group added to this app).
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None,
                   help="abauto: plugin-based AutoML comparison for music classification.")
 out = Console()
 err = Console(stderr=True)
 
 # Options of 'abauto search' that only a loader plugin takes (abauto.extensions.Loader.options).
 LOADER_OPTIONS = ("groundtruth", "select", "exclude_descriptors", "join")
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from abauto import __version__
+
+        typer.echo(f"abauto {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", is_eager=True, callback=_show_version,
+                                       help="Print abauto's version and exit.")) -> None:
+    """abauto: plugin-based AutoML comparison for music classification."""
 
 
 def _split(values: Optional[List[str]]) -> list[str]:
@@ -131,7 +147,7 @@ def search(
     from abauto.cli_render import leaderboard_table
     from abauto.config import grid_override
     from abauto.runfolder import RunFolder
-    from abauto.search_engine import outer_splits, search as run_search
+    from abauto.search_engine import default_run_dir, outer_splits, search as run_search
 
     given = dict(trials=trials, timeout=timeout, outer=outer, inner_folds=inner_folds,
                  metric=metric, sampler=sampler, plugins=_split(plugins_) or None,
@@ -158,8 +174,16 @@ def search(
         if show:
             err.print(f"[yellow]note:[/yellow] {note}", highlight=False)
     command = "abauto " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    with _progress(show, total) as on_trial:
-        result = run_search(dataset, settings, run_dir=out_dir, progress=on_trial, command=command, inputs=inputs)
+    out_dir = out_dir or default_run_dir(dataset)  # named here so that Ctrl-C can say what to resume
+    try:
+        with _progress(show, total) as on_trial:
+            result = run_search(dataset, settings, run_dir=out_dir, progress=on_trial, command=command, inputs=inputs)
+    except KeyboardInterrupt:
+        # (typer turns a KeyboardInterrupt into exit 130 without a word, so main() never sees it)
+        resume_hint = f"; continue with: abauto search --resume {shlex.quote(str(out_dir))}"
+        started = (out_dir / "run.json").exists()  # else stopped before the search began: nothing to resume
+        print(f"abauto: interrupted{resume_hint if started else ''}", file=sys.stderr)
+        raise typer.Exit(130) from None
     board = result.leaderboard
     if report:
         from abauto.report import write_report
@@ -276,18 +300,23 @@ class _progress:
 
 @app.command()
 def predict(
-    model: Path = typer.Argument(..., help="best_pipeline.skops (or its run folder)."),
-    data: Path = typer.Argument(..., help="Table with the model's feature columns."),
+    models: List[Path] = typer.Argument(..., metavar="MODEL", help="best_pipeline.skops files or their run folders (csv: exactly one)."),
+    data: Path = typer.Argument(..., metavar="DATA", help="Table with the model's feature columns (or an input the --format reads)."),
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="Output CSV [default: stdout]."),
     id_: Optional[List[str]] = typer.Option(None, "--id", help="Columns copied to the output beside predictions."),
     format_: str = typer.Option("csv", "--format", help="csv, or a format a plugin registers (see 'abauto plugins')."),
+    n_jobs: int = typer.Option(1, "--n-jobs", min=1, help="Processes for formats that predict in batches (csv uses one)."),
 ) -> None:
-    """Predict classes and per-class probabilities with a saved model."""
+    """Predict classes and per-class probabilities with saved models (csv: one model)."""
     if format_ != "csv":
         formats = load_registry().predict_formats
         if format_ not in formats:
             raise SettingsError(f"--format {format_!r}: expected {' or '.join(['csv', *formats])}")
-        return formats[format_].item.write(model, data, output)
+        return formats[format_].item.write(list(models), data, output, n_jobs)
+    if len(models) != 1:
+        raise SettingsError(f"--format csv predicts with one model, got {len(models)} ({', '.join(map(str, models))}); "
+                            f"give one MODEL, or a --format that takes several (see 'abauto plugins')")
+    model = models[0]
     from abauto.data import read_table
     from abauto.files import write_text
     from abauto.model import align, load_model, predict_frame

@@ -22,30 +22,34 @@ from abauto.plugin import Kind
 from abauto.registry import Registry
 
 
-def _hyperparameters(plugin) -> list[str]:
-    """Parameter names the plugin samples, found by sampling it once."""
+def describe_distribution(dist) -> str:
+    """``0.001..1000 (log)``, ``int 2..4``, ``{rbf, linear, poly}``: an Optuna distribution for a reader."""
     import optuna
 
-    from abauto.plugin import Context
-
-    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
-    trial = study.ask()
-    ctx = Context(100, 10, 3, classifiers={})
-    try:
-        plugin.sample(trial, ctx)
-    except Exception:
-        pass
-    return [name.split(".", 1)[1] for name in trial.params]
+    if isinstance(dist, optuna.distributions.CategoricalDistribution):
+        return "{" + ", ".join(view.fmt_value(c) for c in dist.choices) + "}"
+    kind = "int " if isinstance(dist, optuna.distributions.IntDistribution) else ""
+    step = f" step {view.fmt_value(dist.step)}" if dist.step not in (None, 1) else ""
+    return f"{kind}{view.fmt_value(dist.low)}..{view.fmt_value(dist.high)}{' (log)' if dist.log else ''}{step}"
 
 
 def plugin_rows(registry: Registry) -> list[dict]:
+    """One dict per plugin; ``hyperparameters`` names every parameter its space can sample (all
+    branches, see :func:`abauto.space.plugin_distributions`), ``ranges`` gives each one's range."""
+    from abauto.plugin import Context
+    from abauto.space import plugin_distributions
+
     order = {k: i for i, k in enumerate(Kind)}
+    members = {n: e.plugin for n, e in registry.entries.items()
+               if e.plugin.kind == Kind.CLASSIFIER and not e.plugin.ensemble}
     rows = []
     for name, e in sorted(registry.entries.items(), key=lambda kv: (order[kv[1].plugin.kind], kv[0])):
         p = e.plugin
+        ctx = Context(1000, 20, 3, classifiers=members if p.ensemble else {})
+        ranges = {k: describe_distribution(d) for k, d in plugin_distributions(p, ctx).items()}
         rows.append({
             "name": name, "kind": p.kind.value, "package": e.package, "version": e.version,
-            "description": p.description, "hyperparameters": _hyperparameters(p),
+            "description": p.description, "hyperparameters": list(ranges), "ranges": ranges,
             "capabilities": {k: getattr(p, k) for k in ("handles_missing", "needs_nonnegative", "nonnegative_output",
                                                         "has_predict_proba", "needs_scaling", "costly_rows", "ensemble")},
         })
@@ -57,8 +61,9 @@ def plugins_table(rows: list[dict]) -> Table:
     for col in ("name", "kind", "package", "hyperparameters", "description"):
         table.add_column(col)
     for r in rows:
+        ranges = r.get("ranges") or {h: "" for h in r["hyperparameters"]}
         table.add_row(r["name"], r["kind"], f"{r['package']} {r['version']}".strip(),
-                      ", ".join(r["hyperparameters"]), r["description"])
+                      "\n".join(f"{k}: {v}" if v else k for k, v in ranges.items()), r["description"])
     return table
 
 
@@ -208,7 +213,8 @@ def leaderboard_summary(board: dict) -> list[str]:
 
 def diff_table(result: dict, title: str) -> Fitted:
     """A diff of two leaderboards (see :func:`abauto.leaderboard_compare.diff_boards`); narrow
-    consoles lose the t column (p tells the same), then get two-line headers."""
+    consoles lose the all-folds means, then the t column (p tells the same), then get two-line
+    headers."""
     verdict_style = {"regression": "red", "improvement": "green"}
     cells = []
     for r in result["rows"]:
@@ -222,12 +228,13 @@ def diff_table(result: dict, title: str) -> Fitted:
     styles = ["bold" if r["name"] == view.BEST else None for r in result["rows"]]
 
     def build(level: int, width: int) -> Table:
-        keep = [i for i, h in enumerate(view.DIFF_HEADER) if level == 0 or h != "t"]
-        cols = [Col(view.DIFF_HEADER[i] if level < 2 or i == 0 else view.DIFF_HEADER[i].replace(" ", "\n"),
+        keep = [i for i, h in enumerate(view.DIFF_HEADER)
+                if not (level >= 1 and h in view.DIFF_ALL_FOLDS) and not (level >= 2 and h == "t")]
+        cols = [Col(view.DIFF_HEADER[i] if level < 3 or i == 0 else view.DIFF_HEADER[i].replace(" ", "\n"),
                     "right" if view.DIFF_ALIGN[i] == "r" else "left") for i in keep]
         return make_table(title, cols, [[row[i] for i in keep] for row in cells], styles)
 
-    return Fitted(build, 3)
+    return Fitted(build, 4)
 
 
 def compare_table(result: dict) -> Fitted:

@@ -21,7 +21,8 @@ import pandas as pd
 from pandas.io.parsers.readers import STR_NA_VALUES  # read_csv's default na_values
 
 from abauto.errors import DataError
-from abauto.extensions import NOT_FEATURES
+from abauto.extensions import NOT_FEATURES, TASK
+from abauto.leakage import inspect_columns
 
 if TYPE_CHECKING:
     from abauto.registry import Registry
@@ -47,6 +48,7 @@ class Dataset:
     ids: pd.DataFrame | None = None
     categorical: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    task: str | None = None  # what the labels mean, when a loader says (abauto.extensions.TASK)
 
     @property
     def numeric(self) -> list[str]:
@@ -70,6 +72,7 @@ class Dataset:
             "target": self.target,
             "classes": self.classes,
             "missing_fraction": round(self.missing_fraction, 6),
+            **({"task": self.task} if self.task else {}),
         }
 
 
@@ -259,8 +262,45 @@ def _frame(path: Path, text: str, sep: str, layout: _Layout, **options) -> pd.Da
     return frame.set_axis(layout.columns, axis=1)
 
 
+PARQUET_ROLES = b"abauto.roles"
+"""Key of a parquet file's schema metadata: JSON ``{"id": [...], "join": [...]}`` naming columns that
+are no features (identifiers, columns joined from a side file); see :func:`write_parquet`."""
+
+
+def write_parquet(frame: pd.DataFrame, path: str | Path, roles: dict[str, Sequence[str]] | None = None) -> None:
+    """Write ``frame`` (without its index) as parquet, recording the columns' ``roles`` (e.g.
+    ``{"id": ["id"], "join": ["track"]}``) in the schema metadata under :data:`PARQUET_ROLES`:
+    :func:`read_table` lists them in ``attrs[NOT_FEATURES]`` so they never become features by accident."""
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    if roles:
+        metadata = {**(table.schema.metadata or {}),
+                    PARQUET_ROLES: json.dumps({k: [str(c) for c in v] for k, v in roles.items()}).encode()}
+        table = table.replace_schema_metadata(metadata)
+    pq.write_table(table, path)
+
+
+def _parquet_roles(path: Path, columns: Sequence[str]) -> list[str]:
+    """The columns a parquet file's :data:`PARQUET_ROLES` metadata names (unreadable metadata: none)."""
+    import json
+
+    import pyarrow.parquet as pq
+
+    try:
+        roles = json.loads((pq.read_schema(path).metadata or {}).get(PARQUET_ROLES, b"{}"))
+        named = [str(c) for v in roles.values() for c in v]
+    except (ValueError, TypeError, AttributeError, OSError):
+        return []
+    return [c for c in dict.fromkeys(named) if c in columns]
+
+
 def _read_parquet(path: Path) -> pd.DataFrame:
-    """A parquet table; column names must be flat (numbers become text), values scalars."""
+    """A parquet table; column names must be flat (numbers become text), values scalars. Columns
+    its :data:`PARQUET_ROLES` metadata names are listed in ``attrs[NOT_FEATURES]``."""
     try:
         frame = pd.read_parquet(path)
     except Exception as exc:
@@ -275,6 +315,7 @@ def _read_parquet(path: Path) -> pd.DataFrame:
             row = int(np.argmax(nested.to_numpy()))
             raise DataError(f"{path}: column {col!r} holds {type(frame[col].iloc[row]).__name__} values "
                             f"(data row {row + 1}); give one scalar per cell (flatten nested columns)")
+    frame.attrs[NOT_FEATURES] = _parquet_roles(path, list(frame.columns))
     return frame
 
 
@@ -435,6 +476,7 @@ def dataset_from_frame(frame: pd.DataFrame, path: str | Path, target: str | None
     left in ``frame.attrs["notes"]`` come first in the Dataset's notes."""
     path = Path(path)
     notes, decimal = list(frame.attrs.get("notes", [])), frame.attrs.get("decimal", ".")
+    not_features = [str(c) for c in frame.attrs.get(NOT_FEATURES, ())]
     frame = frame.reset_index(drop=True)  # row i is data row i + 1 (a parquet may bring its own index)
     columns = [str(c) for c in frame.columns]
     frame.columns = columns
@@ -468,7 +510,11 @@ def dataset_from_frame(frame: pd.DataFrame, path: str | Path, target: str | None
         if frame[groups].nunique() < 2:
             raise DataError(f"{path}: --groups column {groups!r} holds a single group {frame[groups].iloc[0]!r}; "
                             f"train and test need different groups, so give at least two")
-    excluded = {target, *drop, *ids, *([groups] if groups else [])}
+    used = {target, *drop, *ids, *([groups] if groups else [])}
+    roles = [c for c in not_features if c in columns and c not in used]
+    if roles:  # a loader's joined columns, or a parquet file's id/join columns (see read_table)
+        notes.append(f"left out of the features: {_names(roles)} (id or joined columns; name one with --groups or --id to use it)")
+    excluded = used | set(roles)
     X = frame[[c for c in columns if c not in excluded]].copy()
     if X.shape[1] == 0:
         raise DataError(f"{path}: no feature columns left besides {target!r}")
@@ -483,6 +529,10 @@ def dataset_from_frame(frame: pd.DataFrame, path: str | Path, target: str | None
     empty = list(X.columns[X.isna().all().to_numpy()])
     if empty:
         raise DataError(f"{path}: column {empty[0]!r} has no values at all; drop it with --drop {empty[0]!r}")
+    found = inspect_columns(X, y, categorical)
+    if found.drop:
+        X, categorical = X.drop(columns=found.drop), [c for c in categorical if c not in found.drop]
+    notes += found.notes()
     return Dataset(
         name=name or path.name.split(".")[0],
         X=X.reset_index(drop=True),
@@ -525,10 +575,10 @@ def load_dataset(path: str | Path, target: str | None = None, drop: Sequence[str
         raise DataError(f"{path}: option {_flag(unknown[0])} does not apply to {loader.description or loader.name} "
                         f"input (it takes: {takes})")
     frame = loader.load(path, **options)
-    used = {target, groups, *ids, *drop}
-    drop = [*drop, *(c for c in frame.attrs.get(NOT_FEATURES, ()) if c not in used)]
-    return dataset_from_frame(frame, path, target=target, drop=drop, ids=ids, groups=groups,
-                              name=path.name.split(".")[0] or "dataset")
+    dataset = dataset_from_frame(frame, path, target=target, drop=drop, ids=ids, groups=groups,
+                                 name=path.name.split(".")[0] or "dataset")
+    dataset.task = frame.attrs.get(TASK)
+    return dataset
 
 
 def _flag(option: str) -> str:

@@ -62,6 +62,25 @@ def load(path: str | Path) -> dict:
     return validate(board, str(path))
 
 
+def run_commands(run_dir: str | Path, command: str) -> list[str]:
+    """The commands of a run folder, ``command`` last: the one that started the search first, then
+    each that continued it (``--resume`` or the same ``--out``), as recorded in its ``run.json``
+    (or, for older folders, its leaderboard's ``command`` and ``resumed``). A new folder: ``[command]``."""
+    run_dir = Path(run_dir)
+    try:
+        previous = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return [command]
+    earlier = previous.get("commands") if isinstance(previous, dict) else None
+    if not isinstance(earlier, list):
+        try:
+            board = json.loads((run_dir / "leaderboard.json").read_text(encoding="utf-8"))
+            earlier = [board.get("command", ""), *board.get("resumed", [])]
+        except (OSError, ValueError, AttributeError):
+            earlier = []
+    return [str(c) for c in earlier] + [command]
+
+
 def _mean_std(values: Sequence[float | None]) -> tuple[float | None, float | None]:
     vals = [v for v in values if v is not None]
     if not vals:
@@ -113,8 +132,11 @@ def _pooled(outcomes: list[dict], dataset) -> dict:
 
 
 def build(dataset, settings, outcomes: list[dict], studies, notes: Sequence[str] = (),
-          wall_seconds: float = 0.0, command: str = "", folds_sha256: str | None = None) -> dict:
-    """Assemble the leaderboard dict from the per-study outcomes (``optuna.Study`` list) of a search."""
+          wall_seconds: float = 0.0, command: str = "", folds_sha256: str | None = None,
+          resumed: Sequence[str] = ()) -> dict:
+    """Assemble the leaderboard dict from the per-study outcomes (``optuna.Study`` list) of a search.
+    ``command`` started the search, ``resumed`` lists the commands that continued it (see
+    :func:`run_commands`)."""
     import optuna
 
     metrics = settings.metrics()
@@ -175,6 +197,7 @@ def build(dataset, settings, outcomes: list[dict], studies, notes: Sequence[str]
         "abauto_version": abauto.__version__,
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "command": command,
+        **({"resumed": list(resumed)} if resumed else {}),
         "dataset": dataset.summary(),
         "protocol": {
             "outer": kind, "outer_folds": len(folds), "holdout_fraction": value if kind == "holdout" else None,

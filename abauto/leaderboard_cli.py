@@ -91,7 +91,10 @@ def diff(old: Path = typer.Argument(..., help="Baseline leaderboard.json."),
         return
     from abauto.cli_render import diff_table
 
-    _out().print(diff_table(result, title))
+    console = _out()
+    console.print(diff_table(result, title))
+    for line in view.diff_notes(result):
+        console.print(line, highlight=False)
 
 
 @app.command()

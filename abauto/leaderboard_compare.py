@@ -21,33 +21,49 @@ from abauto.errors import LeaderboardError
 from abauto.leaderboard_view import BEST, fmt_p
 
 
-def pairing_problem(old: dict, new: dict) -> str | None:
-    """Why the outer folds of two leaderboards are not the same split (None when they are).
+MIN_PAIRED_FOLDS = 3  # fewer paired folds: no significance claim (a t-test on 2 differences is noise)
 
-    The split is a function of the rows (their number, class counts and order), the seed and the
-    outer protocol. Files that record ``protocol.folds_sha256`` (the outer test parts and their
-    labels) must match on it; for older files, same rows + class counts + seed + protocol is the
-    check made here.
+
+def _show(value) -> str:
+    return json.dumps(value) if isinstance(value, (dict, str)) else str(value)
+
+
+def _differences(checks) -> list[str]:
+    return [f"{what} {'differs' if singular else 'differ'} ({_show(a)} vs {_show(b)})"
+            for what, singular, a, b in checks if a != b]
+
+
+def pairing_problem(old: dict, new: dict) -> str | None:
+    """Why the outer folds of two leaderboards cannot be paired, in words (None when they can).
+
+    Said in the order a reader needs it: **other data** (dataset name, rows or class counts
+    differ), else **other folds** of the same data (seed or outer protocol differ, or, with all
+    of them equal, ``protocol.folds_sha256``: the rows' order or their groups changed), and
+    **other metric** (scores of different metrics never pair). The split is a function of the
+    rows (their number, class counts and order), the seed and the outer protocol.
     """
-    fa, fb = old["protocol"].get("folds_sha256"), new["protocol"].get("folds_sha256")
-    if fa and fb and fa != fb:
-        return "outer folds differ (folds_sha256: the rows, their order or the groups changed)"
-    checks = [
-        ("rows", old["dataset"]["rows"], new["dataset"]["rows"]),
-        ("class counts", old["dataset"]["classes"], new["dataset"]["classes"]),
-        ("seed", old["protocol"]["seed"], new["protocol"]["seed"]),
-        ("outer", old["protocol"]["outer"], new["protocol"]["outer"]),
-        ("outer folds", old["protocol"]["outer_folds"], new["protocol"]["outer_folds"]),
-        ("holdout fraction", old["protocol"].get("holdout_fraction"), new["protocol"].get("holdout_fraction")),
-        ("grouped", old["protocol"]["grouped"], new["protocol"]["grouped"]),
-        ("metric", old["protocol"]["metric"], new["protocol"]["metric"]),
-    ]
-    for what, a, b in checks:
-        if a != b:
-            show_a = json.dumps(a) if isinstance(a, dict) else a
-            show_b = json.dumps(b) if isinstance(b, dict) else b
-            return f"{what} differ ({show_a} vs {show_b})"
-    return None
+    reasons = []
+    do, dn, po, pn = old["dataset"], new["dataset"], old["protocol"], new["protocol"]
+    data = _differences([("the dataset name", True, do["name"], dn["name"]), ("rows", False, do["rows"], dn["rows"]),
+                         ("class counts", False, do["classes"], dn["classes"])])
+    if data:
+        reasons.append("other data: " + ", ".join(data))
+    else:
+        folds = _differences([
+            ("the seed", True, po["seed"], pn["seed"]), ("the outer protocol", True, po["outer"], pn["outer"]),
+            ("the number of outer folds", True, po["outer_folds"], pn["outer_folds"]),
+            ("the holdout fraction", True, po.get("holdout_fraction"), pn.get("holdout_fraction")),
+            ("grouping (--groups)", True, po["grouped"], pn["grouped"])])
+        fa, fb = po.get("folds_sha256"), pn.get("folds_sha256")
+        if folds:
+            reasons.append("other outer folds of the same data: " + ", ".join(folds))
+        elif fa and fb and fa != fb:
+            reasons.append("other outer folds of the same data: same rows, classes, seed and protocol, but the folds "
+                           "differ (folds_sha256): the rows' order or their groups changed")
+    if po["metric"] != pn["metric"]:
+        reasons.append(f"other metric: the metric differs ({po['metric']!r} vs {pn['metric']!r}); scores of "
+                       f"different metrics do not pair")
+    return "; ".join(reasons) or None
 
 
 def _ratio(board: dict) -> float:
@@ -55,28 +71,60 @@ def _ratio(board: dict) -> float:
     return stats.test_fraction(p["outer_folds"], p["outer"], p.get("holdout_fraction"))
 
 
+def _mean(values: list) -> float | None:
+    present = [v for v in values if v is not None]
+    return sum(present) / len(present) if present else None
+
+
 def _compare_scores(name: str, old: list | None, new: list | None, old_mean, new_mean, ratio: float,
                     alpha: float) -> dict:
-    row = {"name": name, "old_mean": old_mean, "new_mean": new_mean, "delta": None, "folds": 0,
-           "t": None, "p": None, "verdict": ""}
+    """One diff row. ``old_mean``/``new_mean``: the leaderboards' means over every fold each run
+    scored; ``old_paired``/``new_paired``: means over the paired folds only (both runs scored the
+    family there), so ``delta = new_paired - old_paired`` is the mean paired difference the test uses."""
+    row = {"name": name, "old_mean": old_mean, "new_mean": new_mean, "old_paired": None, "new_paired": None,
+           "delta": None, "folds": 0, "outer_folds": len(old or new or []), "t": None, "p": None, "verdict": ""}
     if old is None:
         row["verdict"] = "added"
         return row
     if new is None:
         row["verdict"] = "removed"
         return row
+    paired = [(a, b) for a, b in zip(old, new) if a is not None and b is not None]
     test = stats.corrected_ttest(old, new, ratio)
-    row.update(folds=test.n, delta=None if test.n == 0 else test.mean, t=test.t, p=test.p)
-    if test.p is None:
-        row["verdict"] = "untested" if test.n else "no common fold"
-    elif test.significant(alpha):
+    row.update(folds=test.n)
+    if not paired:
+        row["verdict"] = "no common fold"
+        return row
+    row.update(old_paired=_mean([a for a, _ in paired]), new_paired=_mean([b for _, b in paired]), delta=test.mean)
+    if test.n < MIN_PAIRED_FOLDS:
+        row["verdict"] = "too few paired folds"
+        return row
+    row.update(t=test.t, p=test.p)
+    if test.significant(alpha):
         row["verdict"] = "regression" if test.mean < 0 else "improvement"
     return row
 
 
+def _trials(board: dict) -> dict:
+    """How many trials a run made: per study (the budget), studies, and in all by state."""
+    t = board["trials"]
+    return {"per_study": board["protocol"]["trials"], "studies": board["protocol"]["outer_folds"] + 1,
+            "inner_folds": board["protocol"]["inner_folds"], **{k: t.get(k) for k in ("total", "complete", "pruned", "failed")}}
+
+
 def diff_boards(old: dict, new: dict, alpha: float = 0.05) -> dict:
     """Fold-by-fold comparison of ``new`` against ``old``; raises LeaderboardError when the two
-    cannot be paired. ``delta`` is the mean of the paired differences ``new - old``."""
+    cannot be paired (:func:`pairing_problem`).
+
+    ``delta`` is the mean of the paired differences ``new - old`` over the folds where both runs
+    scored the row (``folds``), which equals ``new_paired - old_paired``: the means over those
+    folds. ``old_mean``/``new_mean`` are the leaderboards' own means over every fold each run
+    scored; they differ from the paired ones when a family was scored on some folds only. No
+    test below :data:`MIN_PAIRED_FOLDS` paired folds (verdict ``too few paired folds``).
+
+    Rows: the selected pipeline (``best``) first, then the families by ``delta``, largest gain
+    first, then those without one (added, removed, no common fold) by name.
+    """
     problem = pairing_problem(old, new)
     if problem:
         raise LeaderboardError(f"cannot pair the leaderboards: {problem}")
@@ -85,16 +133,16 @@ def diff_boards(old: dict, new: dict, alpha: float = 0.05) -> dict:
                             old["best"]["outer_mean"], new["best"]["outer_mean"], ratio, alpha)]
     o = {e["family"]: e for e in old["entries"]}
     n = {e["family"]: e for e in new["entries"]}
-    def order(fam: str) -> tuple:
-        mean = (n.get(fam) or o[fam])["outer_mean"]
-        return (mean is None, -(mean or 0.0), fam)
-
-    for fam in sorted(set(o) | set(n), key=order):
+    families = []
+    for fam in sorted(set(o) | set(n)):
         eo, en = o.get(fam), n.get(fam)
-        rows.append(_compare_scores(fam, eo and eo["outer_scores"], en and en["outer_scores"],
-                                    eo and eo["outer_mean"], en and en["outer_mean"], ratio, alpha))
+        families.append(_compare_scores(fam, eo and eo["outer_scores"], en and en["outer_scores"],
+                                        eo and eo["outer_mean"], en and en["outer_mean"], ratio, alpha))
+    families.sort(key=lambda r: (r["delta"] is None, -(r["delta"] or 0.0), r["name"]))
     return {"metric": old["protocol"]["metric"], "alpha": alpha, "outer_folds": old["protocol"]["outer_folds"],
-            "test_train_ratio": ratio, "test": "Nadeau-Bengio corrected resampled t-test (two-sided)", "rows": rows}
+            "test_train_ratio": ratio, "test": "Nadeau-Bengio corrected resampled t-test (two-sided)",
+            "min_paired_folds": MIN_PAIRED_FOLDS, "order": "delta", "trials": {"old": _trials(old), "new": _trials(new)},
+            "rows": rows + families}
 
 
 def baseline_for(file: Path, board: dict, baseline: Path) -> Path | None:

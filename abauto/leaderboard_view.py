@@ -219,20 +219,49 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]], align: 
 
 # ----------------------------------------------------------------------------- diff and compare views
 
-DIFF_HEADER = ("family", "old mean", "new mean", "Δ paired", "folds", "t", "p", "significant")
-DIFF_ALIGN = "lrrrrrrl"
+DIFF_HEADER = ("family", "old", "new", "Δ paired", "paired folds", "old all folds", "new all folds", "t", "p",
+               "verdict")
+DIFF_ALIGN = "lrrrrrrrrl"
+DIFF_ALL_FOLDS = ("old all folds", "new all folds")  # columns a narrow terminal drops first
 
 
 def diff_cells(r: dict) -> list[str]:
-    """One row of a diff (see :func:`abauto.leaderboard_compare.diff_boards`) as text cells."""
-    return [r["name"], fmt_score(r["old_mean"]), fmt_score(r["new_mean"]), fmt_signed(r["delta"]), str(r["folds"]),
+    """One row of a diff (see :func:`abauto.leaderboard_compare.diff_boards`) as text cells: the
+    means over the paired folds, their difference, the paired folds out of the outer folds, the
+    leaderboards' means over all their folds, the test and the verdict."""
+    return [r["name"], fmt_score(r.get("old_paired")), fmt_score(r.get("new_paired")), fmt_signed(r["delta"]),
+            f"{r['folds']}/{r.get('outer_folds', r['folds'])}", fmt_score(r["old_mean"]), fmt_score(r["new_mean"]),
             fmt_t(r["t"]), fmt_p(r["p"]), r["verdict"]]
 
 
+def _protocol(board: dict) -> str:
+    p = board["protocol"]
+    outer = f"{p['outer_folds']}-fold" if p["outer"] == "kfold" else f"holdout {p['holdout_fraction']}"
+    return f"{outer} outer, seed {p['seed']}"
+
+
+def _trial_line(t: dict) -> str:
+    states = ", ".join(f"{t[k]} {k}" for k in ("complete", "pruned", "failed") if t.get(k) is not None)
+    return (f"{t['total']} trials ({t['per_study']} per study x {t['studies']} studies: {states}), "
+            f"{t['inner_folds']}-fold inner")
+
+
 def diff_title(result: dict, board: dict, old: str, new: str) -> str:
-    return (f"{board['dataset']['name']}: {result['metric']} of {new} against {old} "
-            f"({protocol_line(board)}; corrected resampled t-test, n_test/n_train = {result['test_train_ratio']:.3g}, "
-            f"alpha {result['alpha']})")
+    return (f"{board['dataset']['name']}: {result['metric']} of {new} against {old} ({_protocol(board)}; "
+            f"corrected resampled t-test, n_test/n_train = {result['test_train_ratio']:.3g}, alpha {result['alpha']})")
+
+
+def diff_notes(result: dict) -> list[str]:
+    """What the columns mean, the trials of each run and how the rows are ordered, one line each."""
+    lines = []
+    trials = result.get("trials")
+    if trials:
+        lines.append(f"old: {_trial_line(trials['old'])}; new: {_trial_line(trials['new'])}")
+    lines.append("old, new, Δ paired: means over the paired folds (the outer folds where both runs scored the row), "
+                 "so Δ = new - old; 'all folds': each leaderboard's own mean over every fold it scored.")
+    lines.append(f"Rows: the pipeline selected per fold, then families by Δ, largest gain first. No significance "
+                 f"claim below {result.get('min_paired_folds', 3)} paired folds.")
+    return lines
 
 
 def diff_markdown(result: dict, title: str) -> str:
@@ -242,7 +271,7 @@ def diff_markdown(result: dict, title: str) -> str:
         if r["name"] == BEST:
             cells[0] = "**best (selected per fold)**"
         rows.append(cells)
-    return "\n".join([title, ""] + markdown_table(DIFF_HEADER, rows, DIFF_ALIGN)) + "\n"
+    return "\n".join([title, ""] + markdown_table(DIFF_HEADER, rows, DIFF_ALIGN) + [""] + diff_notes(result)) + "\n"
 
 
 def compare_order(result: dict) -> list[str]:

@@ -25,17 +25,29 @@ def profile(data: Path = typer.Argument(..., help="CSV, TSV or parquet table, or
             target: Optional[str] = typer.Option(None, help="Class column (default: 'class' if present, else the last)."),
             drop: Optional[List[str]] = typer.Option(None, help="Columns to leave out (repeat or comma-separate)."),
             id_: Optional[List[str]] = typer.Option(None, "--id", help="Identifier columns, left out of the features."),
+            groundtruth: Optional[Path] = typer.Option(None, "--groundtruth", help="Loader option (inputs a loader plugin reads, see 'abauto plugins'): file of labels by id."),
+            select: Optional[List[str]] = typer.Option(None, "--select", help="Loader option: descriptor patterns to keep."),
+            exclude_descriptors: Optional[List[str]] = typer.Option(None, "--exclude-descriptors", help="Loader option: descriptor patterns to leave out."),
+            join: Optional[Path] = typer.Option(None, "--join", help="Loader option: CSV of per-recording columns by id (never features)."),
             html: Optional[Path] = typer.Option(None, "--html", help="Also write a self-contained HTML page here."),
             ) -> None:
-    """Per-feature missing values, range, skew and normality, class counts and correlations."""
+    """Per-feature missing values, range, skew and normality, class counts and correlations.
+
+    Reads what 'abauto search' reads, with the same options: tables, and inputs a loader plugin
+    reads (low-level JSON with --groundtruth, --select, --exclude-descriptors, --join)."""
     from abauto.data import load_dataset
     from abauto.files import write_text
     from abauto.profile import html_page, print_profile, profile_dataset
 
-    split = [v.strip() for item in (drop or []) + (id_ or []) for v in item.split(",") if v.strip()]
-    dataset = load_dataset(data, target=target, drop=split)
+    def split(values):
+        return [v.strip() for item in values or [] for v in item.split(",") if v.strip()]
+
+    dataset = load_dataset(data, target=target, drop=split(drop), ids=split(id_), groundtruth=groundtruth and str(groundtruth),
+                           select=select, exclude_descriptors=exclude_descriptors, join=join and str(join))
     result = profile_dataset(dataset)
     print_profile(result)
+    for note in dataset.notes:  # what 'abauto search' would say about the data (dropped ids, leaks, ...)
+        typer.echo(f"note: {note}", err=True)
     if html:
         path = write_text(html, html_page(result))
         typer.echo(f"wrote {path}")

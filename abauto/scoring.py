@@ -8,10 +8,12 @@ predicting with a small model. Any other scikit-learn scorer name goes through s
 
 from __future__ import annotations
 
-from typing import Any, Callable
+import warnings
+from typing import Any, Callable, Sequence
 
 import numpy as np
-from sklearn.metrics import check_scoring
+from sklearn.dummy import DummyClassifier
+from sklearn.metrics import check_scoring, get_scorer_names
 
 from abauto.errors import SettingsError
 
@@ -59,6 +61,18 @@ class Scorer:
         except ValueError:
             raise SettingsError(f"--metric {metric!r} is not a scikit-learn scorer name") from None
 
+    def check_task(self, classes: Sequence) -> None:
+        """Refuse a metric that cannot score this task before any work (``--metric roc_auc`` on three
+        classes would fail every trial): :func:`task_problem` of each metric, naming the metrics
+        that can and the one to use instead. ``classes``: the class labels as the search sees them."""
+        for name in self.names:
+            problem = task_problem(name, classes)
+            if problem:
+                valid = [m for m in get_scorer_names() if task_problem(m, classes) is None]
+                instead = next((m for m in (f"{name}_ovr", f"{name}_macro") if m in valid), "balanced_accuracy")
+                raise SettingsError(f"--metric {name!r} cannot score {_task(classes)} ({problem}); use {instead!r} "
+                                    f"or another of: {', '.join(valid)}")
+
     def __call__(self, estimator, X, y, y_pred=None) -> dict[str, float]:
         """``y_pred``: the estimator's predictions for ``X`` when already made."""
         c = confusion(y, estimator.predict(X) if y_pred is None else y_pred)
@@ -66,3 +80,28 @@ class Scorer:
         if self.others is not None:
             scores.update(self.others(estimator, X, y))
         return {m: float(scores[m]) for m in self.names}
+
+
+def _task(classes: Sequence) -> str:
+    return f"{'binary' if len(classes) == 2 else 'multiclass'} data with {len(classes)} classes"
+
+
+def task_problem(metric: str, classes: Sequence) -> str | None:
+    """Why the scikit-learn scorer ``metric`` fails on labels ``classes`` (None when it scores them).
+
+    Tried, not looked up: the scorer is called on a prior-predicting dummy classifier fitted on
+    every class twice. That catches binary-only scorers (``roc_auc``, ``f1``, ``precision``,
+    ``average_precision``, ``neg_brier_score``, ...) on multiclass labels, a default
+    ``pos_label=1`` among text labels, and regression scorers."""
+    classes = np.asarray(list(classes))
+    y = np.concatenate([classes, classes])
+    X = np.zeros((len(y), 1))
+    try:
+        scorer = check_scoring(None, scoring=metric)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            scorer(DummyClassifier(strategy="prior").fit(X, y), X, y)
+    except Exception as exc:  # noqa: BLE001 - any failure means the metric cannot score this task
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return text.split(". ")[0].rstrip(".")[:120]
+    return None

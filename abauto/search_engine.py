@@ -243,6 +243,11 @@ def work(dataset: Dataset, settings: SearchSettings, registry: Registry | None =
                 run_budget(study, objective, settings, shared=True)
 
 
+def default_run_dir(dataset: Dataset) -> Path:
+    """``runs/<dataset>-<YYYYmmdd-HHMMSS>``: where a search without ``run_dir`` writes."""
+    return Path("runs") / f"{dataset.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
 @dataclass
 class SearchResult:
     """What a search produced: the leaderboard dict, the final pipeline and the run folder."""
@@ -285,10 +290,10 @@ def search(dataset: Dataset | str | Path, settings: SearchSettings | None = None
     space = PipelineSpace(registry, DataShape.of(dataset), settings.plugins, settings.exclude,
                           settings.max_costly_rows, dict(settings.fixed))
     jobs, notes = outer_splits(dataset, settings)
-    Scorer(settings.metric)  # an unknown --metric fails before any work
+    Scorer(settings.metric).check_task(np.unique(encode(dataset.y)[1]))  # unknown or unfit for the codes the studies score: fail before any work
     sampler_factory(settings, 0)  # an unusable sampler setting fails before any work
     optuna.logging.set_verbosity(optuna.logging.ERROR)
-    folder = RunFolder(run_dir or Path("runs") / f"{dataset.name}-{time.strftime('%Y%m%d-%H%M%S')}")
+    folder = RunFolder(run_dir or default_run_dir(dataset))
     shared = settings.storage  # None: the run folder's own study.db
     identity = search_identity(dataset, settings, shared)
     # One search per run folder (and per study name on a shared storage), held until the end;
@@ -314,7 +319,8 @@ def _search_in(folder: RunFolder, identity: dict, dataset: Dataset, settings: Se
     meta = {"inputs": inputs or {"data": dataset.source},
             "settings": {k: v for k, v in asdict(settings).items() if not (owns_storage and k == "storage")},
             "identity": identity,  # what defines this search: another one is refused this folder
-            "folds_sha256": folds_fingerprint(jobs, dataset.y)}  # abauto worker checks its data against it
+            "folds_sha256": folds_fingerprint(jobs, dataset.y),  # abauto worker checks its data against it
+            "commands": lb.run_commands(run_dir, command)}  # the first, then each that continued the search
     if owns_storage:  # before study.db exists: a folder with a study.db and no run.json is not a run folder
         folder.write_meta(meta)
     X, y = features(dataset), dataset.y
@@ -346,8 +352,8 @@ def _search_in(folder: RunFolder, identity: dict, dataset: Dataset, settings: Se
     studies = [optuna.load_study(study_name=j.name, storage=storage) for j in jobs]
     final_study = studies[-1]
     board = lb.build(dataset, settings, outcomes, studies,
-                     notes=notes + dataset.notes, wall_seconds=wall, command=command,
-                     folds_sha256=folds_fingerprint(jobs, y))
+                     notes=notes + dataset.notes, wall_seconds=wall, command=meta["commands"][0],
+                     folds_sha256=folds_fingerprint(jobs, y), resumed=meta["commands"][1:])
     pipeline = None
     if board["final"] is not None:
         if board["final"]["family"] == ensemble.FAMILY:

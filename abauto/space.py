@@ -247,3 +247,70 @@ def family(steps: Sequence[Step]) -> str:
 def describe(steps: Sequence[Step]) -> str:
     """A one-line human description, e.g. ``standard > pca > svm``."""
     return " > ".join(s.plugin for s in steps)
+
+
+def plugin_distributions(plugin: Plugin, ctx: Context | None = None, samples: int = 30,
+                         seed: int = 0) -> dict[str, optuna.distributions.BaseDistribution]:
+    """Every hyperparameter a plugin's define-by-run space can sample, with its whole range.
+
+    A conditional parameter (``gamma`` only when ``kernel`` is ``rbf``) appears on some branches
+    only, so the space is sampled ``samples`` times with a seeded random sampler, and once more
+    with each choice of every categorical parameter forced; the distributions of a name are
+    united (lowest low, highest high, every choice). Names are without the plugin prefix; a space
+    that raises for some draw contributes what it sampled before raising."""
+    ctx = ctx or Context(n_rows=1000, n_features=20, n_classes=3)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
+    found: dict[str, optuna.distributions.BaseDistribution] = {}
+
+    def draw(fixed: dict | None = None) -> None:
+        if fixed:
+            study.enqueue_trial(fixed, skip_if_exists=False)
+        trial = study.ask()
+        try:
+            plugin.sample(trial, ctx)
+        except Exception:  # noqa: BLE001 - a listing must not fail on one plugin's bad draw
+            pass
+        for name, dist in trial.distributions.items():
+            found[name] = _union(found.get(name), dist)
+        study.tell(trial, state=optuna.trial.TrialState.FAIL)
+
+    with _quiet():
+        for _ in range(samples):
+            draw()
+        forced = set()
+        while True:
+            todo = [(name, choice) for name, dist in list(found.items())
+                    if isinstance(dist, optuna.distributions.CategoricalDistribution)
+                    for choice in dist.choices if (name, choice) not in forced]
+            if not todo:
+                break
+            for name, choice in todo:
+                forced.add((name, choice))
+                draw({name: choice})
+    prefix = f"{plugin.name}."
+    return {name[len(prefix):] if name.startswith(prefix) else name: dist for name, dist in found.items()}
+
+
+class _quiet:
+    """Optuna's logging at ERROR for the duration (failed draws are expected here)."""
+
+    def __enter__(self):
+        self.level = optuna.logging.get_verbosity()
+        optuna.logging.set_verbosity(optuna.logging.ERROR)
+
+    def __exit__(self, *exc):
+        optuna.logging.set_verbosity(self.level)
+        return False
+
+
+def _union(a: optuna.distributions.BaseDistribution | None,
+           b: optuna.distributions.BaseDistribution) -> optuna.distributions.BaseDistribution:
+    """One distribution covering both (same kind); ``b`` when they cannot be united."""
+    D = optuna.distributions
+    if a is None or type(a) is not type(b):
+        return b
+    if isinstance(a, D.CategoricalDistribution):
+        return D.CategoricalDistribution(list(dict.fromkeys([*a.choices, *b.choices])))
+    if isinstance(a, (D.FloatDistribution, D.IntDistribution)) and a.log == b.log and a.step == b.step:
+        return type(a)(min(a.low, b.low), max(a.high, b.high), log=a.log, step=a.step)
+    return b

@@ -212,4 +212,4 @@ def test_plugins_check_exit_codes(bad_site):
     assert good.stdout.startswith("OK gaussian_nb: 20 configurations fitted")
     unknown = run_abauto(bad_site, "plugins", "--check", "nope", env=env, timeout=300)
     assert unknown.returncode == 2 and unknown.stderr.strip() == \
-        "abauto: error: no plugin named 'nope' (see 'abauto plugins')"
+        "abauto: error: no plugin or loader named 'nope' (see 'abauto plugins')"

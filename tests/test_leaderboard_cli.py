@@ -201,10 +201,10 @@ def test_check_families_flag(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("change, message", [
-    ({"seed": 1}, "seed differ (0 vs 1)"),
+    ({"seed": 1}, "the seed differs (0 vs 1)"),
     ({"rows": 120}, "rows differ (90 vs 120)"),
-    ({"folds": 5, "families": {"logreg": [0.9] * 5}}, "outer folds differ (3 vs 5)"),
-    ({"metric": "accuracy"}, "metric differ"),
+    ({"folds": 5, "families": {"logreg": [0.9] * 5}}, "the number of outer folds differs (3 vs 5)"),
+    ({"metric": "accuracy"}, "the metric differs"),
 ])
 def test_diff_and_check_refuse_unpaired_files(change, message, tmp_path, capsys):
     old = write(tmp_path / "old.json", make_board())
@@ -223,9 +223,9 @@ def test_diff_values(tmp_path, capsys):
     rows = {r["name"]: r for r in result["rows"]}
     assert rows["logreg"]["t"] == pytest.approx(10 ** 0.5) and rows["logreg"]["verdict"] == "improvement"
     assert rows["best"]["verdict"] == "improvement"
-    assert rows["knn"]["folds"] == 1 and rows["knn"]["verdict"] == "untested"
+    assert rows["knn"]["folds"] == 1 and rows["knn"]["verdict"] == "too few paired folds"
     assert rows["svm"]["verdict"] == "removed" and rows["mlp"]["verdict"] == "added"
-    assert diff_boards(old, new, alpha=0.05)["rows"][1]["verdict"] == ""
+    assert {r["name"]: r for r in diff_boards(old, new, alpha=0.05)["rows"]}["logreg"]["verdict"] == ""
     o, n = write(tmp_path / "o.json", old), write(tmp_path / "n.json", new)
     for fmt in ("table", "md"):
         code, out, _ = run(capsys, "leaderboard", "diff", o, n, "--alpha", "0.1", "--format", fmt)
