@@ -10,12 +10,17 @@ from abauto.errors import SettingsError
 from abauto.scoring import REPORTED
 
 
+DEFAULT_TRIALS = 60
+UNLIMITED_TRIALS = 1_000_000  # a time budget without --trials: the time decides
+
+
 @dataclass
 class SearchSettings:
     """Everything that defines a search besides the data; mirrors ``abauto search`` options."""
 
-    trials: int = 60
+    trials: int | None = None             # per study; None: 60, or no cap under a time_budget alone
     timeout: float | None = None          # seconds per study (outer fold); None = trial budget only
+    time_budget: float | None = None      # seconds for the whole search (studies, refits, final fit)
     outer: str = "kfold:5"                # "kfold:K" or "holdout:FRACTION"
     inner_folds: int = 5
     metric: str = "balanced_accuracy"
@@ -32,6 +37,12 @@ class SearchSettings:
     max_costly_rows: int = 20_000
     trial_timeout: float | None = None    # seconds; the trial runs in a forked child that is killed
     memory_limit: str | int | None = None # e.g. "4G": address-space cap of that child
+
+    def __post_init__(self) -> None:
+        if self.time_budget is not None and not self.time_budget > 0:
+            raise SettingsError(f"--time-budget {self.time_budget!r}: expected a number of seconds above 0")
+        if self.trials is None:
+            self.trials = DEFAULT_TRIALS if self.time_budget is None else UNLIMITED_TRIALS
 
     def metrics(self) -> list[str]:
         return list(dict.fromkeys([self.metric, *REPORTED]))
