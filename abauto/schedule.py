@@ -120,10 +120,13 @@ class Schedule:
 
     def enqueue(self, study: optuna.Study, upto: int | None = None) -> None:
         """Enqueue the scheduled trials the study has not run, is not running and has not queued,
-        up to trial ``upto`` (default: just the next one) and within the trial budget."""
+        up to trial ``upto``, within the trial budget; without ``upto``, the next trial when none
+        is queued (so it is chosen on every trial finished before it, when one process runs it)."""
         if not self.families:
             return
         trials = study.get_trials(deepcopy=False)
+        if upto is None and any(t.state == S.WAITING for t in trials):
+            return
         history = [t for t in trials if counts(t)]
         n = len(history) + sum(1 for t in trials if t.state in (S.RUNNING, S.WAITING))
         for i in range(n, min(self.settings.trials, n + 1 if upto is None else upto)):
