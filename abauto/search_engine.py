@@ -29,8 +29,8 @@ from abauto.data import Dataset
 from abauto.errors import DataError
 from abauto.files import write_json
 from abauto.folds import FoldJob, features, folds_fingerprint, inner_rows, outer_splits
+from abauto.labels import EncodedTargetClassifier, encode
 from abauto.objective import Objective, evaluate
-from abauto.plugin import Kind
 from abauto.registry import Registry, load_registry
 from abauto.schedule import Schedule, TimePlan, coverage_note, sufficient_budget
 from abauto.scoring import Scorer
@@ -68,8 +68,10 @@ def run_fold(job: FoldJob, space: PipelineSpace, X, y, settings: SearchSettings,
     The study follows its :class:`abauto.schedule.Schedule` of families; under a whole-search
     time budget (``plan``; ``position``: where this study is in the order studies start) it gets
     its share of the time left and stops starting trials when the rest would not cover its refits
-    and the final fit."""
+    and the final fit. Plugins are fitted on the codes of the labels ``y``
+    (:func:`abauto.labels.encode`); the outer-fold predictions are returned as labels."""
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # failures are recorded in the leaderboard
+    classes, y = encode(y)
     study, persist = open_study(job.name, settings, job.offset, sampler_factory=sampler_factory), None
     schedule = Schedule(space, settings, inner_rows(job, settings))
     if owns_storage:  # seeded here: search() seeds shared studies before workers join
@@ -94,7 +96,10 @@ def run_fold(job: FoldJob, space: PipelineSpace, X, y, settings: SearchSettings,
             return time.monotonic() < objective.deadline
 
         run_budget(study, objective, settings, callback, shared=not owns_storage, persist=persist, plan=next_trial)
-        return _score_families(job, study, space, X, y, settings)
+        outcome = _score_families(job, study, space, X, y, settings)
+    if "y_pred" in outcome:
+        outcome["y_pred"] = classes[outcome["y_pred"]].tolist()
+    return outcome
 
 
 def _score_families(job: FoldJob, study: optuna.Study, space: PipelineSpace, X, y, settings: SearchSettings) -> dict:
@@ -134,7 +139,7 @@ def work(dataset: Dataset, settings: SearchSettings, registry: Registry | None =
     if folds_sha256 and folds_fingerprint(jobs, dataset.y) != folds_sha256:
         raise DataError(f"{dataset.source}: this data gives other outer folds than the search's (another or a "
                         "reordered file?); give the search's data file with --data")
-    X, y = features(dataset), dataset.y
+    X, (_, y) = features(dataset), encode(dataset.y)  # the codes run_fold fits on
     salt = 100_000 + os.getpid() % 100_000  # workers must not propose each other's trials
     for job in jobs:
         study = open_study(job.name, settings, salt + job.offset)
@@ -253,7 +258,8 @@ def search(dataset: Dataset | str | Path, settings: SearchSettings | None = None
     pipeline = None
     if board["final"] is not None:  # the final study's best trial of a family with a leaderboard row
         steps = space.replay(board["final"]["params"])
-        pipeline = space.build(steps, random_state=settings.seed, probability=True)
+        # fitted on the label codes, as in the studies; predicts the user's labels
+        pipeline = EncodedTargetClassifier(space.build(steps, random_state=settings.seed, probability=True))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             pipeline.fit(X, y)

@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
 import optuna
 
 from abauto.errors import SettingsError, StorageError
@@ -110,20 +111,73 @@ def in_memory(durable: optuna.Study) -> tuple[optuna.Study, Callable]:
     return memory, persist
 
 
+def _random_states(sampler: optuna.samplers.BaseSampler) -> list[np.random.RandomState]:
+    """The NumPy random states of ``sampler`` and of the samplers it holds (TPE keeps one of its
+    own and one in its RandomSampler for the startup trials), each created if still lazy."""
+    from optuna.samplers._lazy_random_state import LazyRandomState
+
+    found = []
+    for value in vars(sampler).values():
+        if isinstance(value, np.random.RandomState):
+            found.append(value)
+        elif isinstance(value, LazyRandomState):
+            found.append(value.rng)
+        elif isinstance(value, optuna.samplers.BaseSampler):
+            found += _random_states(value)
+    return found
+
+
+class TrialSeededSampler(optuna.samplers.BaseSampler):
+    """``sampler``, with its random state reseeded from ``(seed, trial number)`` before each trial.
+
+    An Optuna sampler draws from one random state that advances with every trial, and a study
+    reopened after a crash starts it afresh: the resumed trials would be sampled otherwise than in
+    an uninterrupted run. Reseeded per trial, trial ``k`` draws the same numbers however many
+    processes the study took, so (TPE's model being a function of the finished trials) a resumed
+    search under a trial budget gives the uninterrupted search's trials and leaderboard. Optuna's
+    own ``reseed_rng`` draws from OS entropy, so the states are seeded here directly."""
+
+    def __init__(self, sampler: optuna.samplers.BaseSampler, seed: int) -> None:
+        self.sampler, self.seed = sampler, seed
+
+    def before_trial(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        state = int(np.random.SeedSequence((self.seed, trial.number)).generate_state(1)[0])
+        for rng in _random_states(self.sampler):
+            rng.seed(state)
+        self.sampler.before_trial(study, trial)
+
+    def infer_relative_search_space(self, study, trial):
+        return self.sampler.infer_relative_search_space(study, trial)
+
+    def sample_relative(self, study, trial, search_space):
+        return self.sampler.sample_relative(study, trial, search_space)
+
+    def sample_independent(self, study, trial, param_name, param_distribution):
+        return self.sampler.sample_independent(study, trial, param_name, param_distribution)
+
+    def after_trial(self, study, trial, state, values) -> None:
+        self.sampler.after_trial(study, trial, state, values)
+
+    def reseed_rng(self) -> None:  # before_trial reseeds anyway
+        self.sampler.reseed_rng()
+
+
 def make_sampler(settings: SearchSettings, offset: int) -> optuna.samplers.BaseSampler:
     """The sampler of the study at ``offset`` (see :attr:`abauto.folds.FoldJob.offset`), seeded
-    with ``settings.seed + offset``; the default ``sampler_factory`` of the engine."""
+    with ``settings.seed + offset`` and reseeded per trial (:class:`TrialSeededSampler`); the
+    default ``sampler_factory`` of the engine."""
     seed = settings.seed + offset
     if settings.sampler == "random":
-        return optuna.samplers.RandomSampler(seed=seed)
+        return TrialSeededSampler(optuna.samplers.RandomSampler(seed=seed), seed)
     if settings.sampler == "grid":
         if not settings.grid:
             raise SettingsError("sampler 'grid' needs a grid (a 'grid:' mapping in the --config file)")
-        return optuna.samplers.GridSampler(settings.grid, seed=seed)
+        return TrialSeededSampler(optuna.samplers.GridSampler(settings.grid, seed=seed), seed)
     if settings.sampler == "tpe":
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True, n_startup_trials=10)
+            tpe = optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True, n_startup_trials=10)
+        return TrialSeededSampler(tpe, seed)
     raise SettingsError(f"--sampler {settings.sampler!r}: expected tpe, random or grid")
 
 

@@ -22,7 +22,11 @@ abauto's inner 5-fold split:
 Pruning is off (``prune=False``) so both sides fit every fold of every config. Each config runs
 in every variant back to back, in rotating order (a slow spell of the shared machine then hits all
 variants alike); the figure is the median over repeats of each variant's CPU time / raw's. The ratio printed is abauto / raw; the target (issue 11) is
-overhead <= 5 %. Everything runs with one BLAS thread, as abauto's ``run_fold`` does.
+overhead <= 5 %. A first, untimed repeat of every variant warms up imports, first calls and the
+storage files (the first timed repeat used to come out 12-15 % cheaper for abauto than raw). The
+verdict carries its noise: the spread of the repeats is printed with it, and "met" means every
+repeat is within the target; a median within it but a repeat beyond is reported as such.
+Everything runs with one BLAS thread, as abauto's ``run_fold`` does.
 
 ``--cache`` prototypes the engine change "cache fitted preprocessing across trials": the raw
 loop again, with ``Pipeline(memory=joblib.Memory(tmpdir))`` (``PipelineSpace.build(memory=...)``),
@@ -246,6 +250,22 @@ def sampler_cost(space, settings, n: int, tmp: str) -> None:
               f"last quarter {np.mean(per[-q:]) * 1000:.0f}, mean {np.mean(per) * 1000:.0f}")
 
 
+def verdict(ratios: list[float], target: float = 0.05) -> str:
+    """The overhead's median, the spread of the repeats, and a verdict that admits the noise."""
+    over = [r - 1 for r in ratios]
+    med, lo, hi = statistics.median(over), min(over), max(over)
+    if hi <= target:
+        word = "MET (every repeat)"
+    elif med <= target:
+        word = f"NOT SETTLED (median within, {sum(o > target for o in over)} of {len(over)} repeats beyond)"
+    elif lo > target:
+        word = "MISSED (every repeat)"
+    else:
+        word = f"MISSED at the median ({sum(o <= target for o in over)} of {len(over)} repeats within)"
+    return (f"CPU median {med * 100:+.1f} %, spread {lo * 100:+.1f} .. {hi * 100:+.1f} % over {len(over)} repeats "
+            f"({', '.join(f'{o * 100:+.1f}' for o in over)}) -> target <= {target * 100:.0f} %: {word}")
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", default=str(DEFAULT_DATA))
@@ -265,12 +285,13 @@ def main(argv=None) -> int:
     cpus: dict[str, list[float]] = {n: [] for n in times}
     with threadpool_limits(1), warnings.catch_warnings(), tempfile.TemporaryDirectory() as tmp:
         warnings.simplefilter("ignore")
-        if args.repeats:
-            run_raw(space, X, y, job.train, inner)  # warm-up: imports, first-call costs
         variants = {"raw": None, "abauto-memory": None, "abauto-sqlite": f"sqlite:///{tmp}/study.db",
                     "abauto-journal": f"journal:{tmp}/study.journal"}
         names = list(variants)
         ratios: dict[str, list[float]] = {n: [] for n in names[1:]}
+        if args.repeats:  # warm-up, not counted: imports, first calls, storage files of every variant
+            warm = paired(space, X, y, job, settings, inner, variants, -1)
+            print("warm-up (not counted): " + ", ".join(f"{n} {warm[n][1]:.2f}s cpu" for n in names), flush=True)
         for r in range(args.repeats):
             totals = paired(space, X, y, job, settings, inner, variants, r)
             for n in names:
@@ -290,10 +311,7 @@ def main(argv=None) -> int:
                 ratio = statistics.median(ratios[n]) if n in ratios else 1.0
                 print(f"| {n} | {med[n]:.2f} | {cmed[n]:.2f} | {ratio:.3f} |")
             for n in names[1:]:
-                over = statistics.median(ratios[n]) - 1
-                print(f"overhead {n}: CPU {over * 100:+.1f} % (repeats: "
-                      f"{', '.join(f'{(x - 1) * 100:+.1f}' for x in ratios[n])}) -> target <= 5 %: "
-                      f"{'MET' if over <= 0.05 else 'MISSED'}")
+                print(f"overhead {n}: " + verdict(ratios[n]))
             per_trial = {n: (cmed[n] - cmed["raw"]) / len(CONFIGS) * 1000 for n in names[1:]}
             print("extra CPU milliseconds per trial: " + ", ".join(f"{n} {v:.0f} ms" for n, v in per_trial.items()))
             print("(each config runs in every variant back to back, in rotating order, so a slow spell of the "

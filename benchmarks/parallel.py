@@ -11,8 +11,10 @@ leaderboard records them), speed-up = t1 / t2 and efficiency = speed-up / 2 (tar
 abauto parallelises over studies (one process per outer fold + the final study: 6 studies for 5
 outer folds), so 2 workers can be at most as fast as the best split of those 6 studies; the script
 prints that bound, computed from the per-study durations of the n_jobs=1 run (greedy in
-submission order, as joblib hands them out: the final study first). It also checks that both runs give the same
-leaderboard (same seed, deterministic studies).
+submission order, as joblib hands them out: the final study first). It also checks that every run
+gives the same leaderboard (same seed, deterministic studies): the whole leaderboard.json,
+compared field by field, except the fields that measure time or name the run (``VOLATILE``);
+the first difference is printed.
 
 Note: the machine may be shared; the load average before and after each run is printed. The
 figure is only meaningful when the 2 cores are otherwise idle.
@@ -33,6 +35,8 @@ import warnings
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+# Leaderboard fields that differ between two runs of one search: clock times and the command line.
+VOLATILE = {"created", "wall_seconds", "fit_seconds", "predict_seconds", "command"}
 DEFAULT_DATA = REPO.parent / "shared" / "datasets" / "wine.csv"
 
 
@@ -48,6 +52,36 @@ def study_seconds(url: str, names: list[str]) -> list[float]:
         ends = [t.datetime_complete for t in trials if t.datetime_complete]
         out.append((max(ends) - min(starts)).total_seconds() if starts and ends else 0.0)
     return out
+
+
+def without_volatile(obj):
+    """A leaderboard (or part of one) without the ``VOLATILE`` fields, at any depth."""
+    if isinstance(obj, dict):
+        return {k: without_volatile(v) for k, v in obj.items() if k not in VOLATILE}
+    if isinstance(obj, list):
+        return [without_volatile(v) for v in obj]
+    return obj
+
+
+def first_difference(a, b, path: str = "") -> str | None:
+    """Where two JSON values first differ (``entries/3/outer_scores/1: 0.95 != 0.96``), or None."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in sorted(set(a) | set(b)):
+            if k not in a or k not in b:
+                return f"{path}{k}: only in {'the second' if k not in a else 'the first'}"
+            found = first_difference(a[k], b[k], f"{path}{k}/")
+            if found:
+                return found
+        return None
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return f"{path.rstrip('/')}: {len(a)} != {len(b)} items"
+        for i, (x, y) in enumerate(zip(a, b)):
+            found = first_difference(x, y, f"{path}{i}/")
+            if found:
+                return found
+        return None
+    return None if a == b else f"{path.rstrip('/')}: {a!r} != {b!r}"
 
 
 def greedy_makespan(durations: list[float], workers: int) -> float:
@@ -73,9 +107,8 @@ def one(data: str, trials: int, outer: int, inner: int, n_jobs: int, seed: int, 
         board = res.leaderboard
         studies = board.get("wall_seconds")
         per_study = study_seconds(settings.storage, res.studies)
-        key = (board["best"]["outer_scores"], str(board.get("final")))
         return {"wall": wall, "studies": studies, "per_study": per_study, "best": board["best"]["outer_mean"],
-                "key": key, "load_before": load, "load_after": os.getloadavg()[0]}
+                "board": without_volatile(board), "load_before": load, "load_after": os.getloadavg()[0]}
 
 
 def main(argv=None) -> int:
@@ -106,7 +139,9 @@ def main(argv=None) -> int:
     # abauto submits the final study first; the serial part (setup, final fit) is unchanged
     bound_t2 = greedy_makespan(per[-1:] + per[:-1], 2) + (t1 - sum(per))
     bound = t1 / bound_t2 / 2
-    same = all(o["key"] == runs[1][0]["key"] and o["best"] == runs[1][0]["best"] for o in runs[1] + runs[2])
+    reference = runs[1][0]["board"]
+    differences = [(j, i, first_difference(reference, o["board"])) for j in (1, 2) for i, o in enumerate(runs[j])]
+    differences = [d for d in differences if d[2]]
     print()
     print("| n_jobs | median wall s |")
     print("|---:|---:|")
@@ -115,7 +150,13 @@ def main(argv=None) -> int:
     print(f"speed-up {speedup:.2f}x, efficiency {eff * 100:.0f} % -> target >= 85 %: {'MET' if eff >= 0.85 else 'MISSED'}")
     print(f"per-study seconds (n_jobs=1): {', '.join(f'{s:.1f}' for s in per)}; serial rest {t1 - sum(per):.1f} s; "
           f"best possible efficiency with 2 workers over these {len(per)} studies: {bound * 100:.0f} %")
-    print(f"same leaderboard with 1 and 2 jobs: {same}")
+    if differences:
+        j, i, where = differences[0]
+        print(f"same leaderboard with 1 and 2 jobs: NO ({len(differences)} of {len(runs[1]) + len(runs[2])} runs "
+              f"differ from the first n_jobs=1 run; first: n_jobs={j} run {i}, {where})")
+    else:
+        print(f"same leaderboard with 1 and 2 jobs: yes (all {len(runs[1]) + len(runs[2])} runs, every field but "
+              f"{', '.join(sorted(VOLATILE))})")
     return 0
 
 

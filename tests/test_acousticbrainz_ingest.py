@@ -27,11 +27,6 @@ def ab_folder():
     return shared_file("acousticbrainz", "lowlevel")
 
 
-@pytest.fixture
-def soundtracks():
-    return shared_file("acousticbrainz", "soundtracks")
-
-
 def _stems(folder: Path) -> list[str]:
     return sorted(p.name[:-5] for p in folder.glob("*.json"))
 

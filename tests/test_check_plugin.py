@@ -101,7 +101,12 @@ def test_space_that_raises():
 def test_defaults_outside_or_beside_the_space(defaults, pattern):
     plugin = Plugin("bad_defaults", C, good_build, logreg_space, defaults=lambda ctx: defaults)
     fails(plugin, pattern)
-    assert any(pattern.split(":")[0] in e.message for e in load_registry(extra=[_registering(plugin)]).errors)
+    # loading refuses the plugin with the same specific reason, named by plugin and package
+    registry = load_registry(extra=[_registering(plugin)])
+    assert "bad_defaults" not in registry
+    assert [e.package for e in registry.errors] == ["<extra>"]
+    assert re.fullmatch(r"'bad_defaults': invalid search space: " + pattern + ".*", registry.errors[0].message), \
+        registry.errors[0].message
 
 
 def _registering(plugin: Plugin):

@@ -93,13 +93,6 @@ def real_boards(tmp_path_factory, dataset_path):
     return {k: base / k / "leaderboard.json" for k in runs}
 
 
-@pytest.fixture(scope="module")
-def dataset_path():  # module scope for the fixture above (conftest's is function-scoped)
-    from tests.conftest import shared_file
-
-    return lambda name: shared_file("datasets", f"{name}.csv")
-
-
 def test_real_regression_fails_check_and_self_passes(real_boards, capsys):
     good, bad = real_boards["good"], real_boards["bad"]
     code, out, err = run(capsys, "leaderboard", "check", bad, "--baseline", good)
@@ -296,6 +289,42 @@ def test_committed_leaderboards_pass_check(capsys):
     code, out, err = run(capsys, "leaderboard", "check", *files)
     assert code == 0, err
     assert out.count("ok ") == len(files)
+
+
+# Fields that differ between two runs of the same search: clock times, the command line and
+# where the data was read from. Everything else of a committed leaderboard must reproduce.
+VOLATILE = {"created", "wall_seconds", "fit_seconds", "predict_seconds", "command", "source"}
+
+
+def _without(obj, keys):
+    if isinstance(obj, dict):
+        return {k: _without(v, keys) for k, v in obj.items() if k not in keys}
+    if isinstance(obj, list):
+        return [_without(v, keys) for v in obj]
+    return obj
+
+
+@pytest.mark.slow
+def test_a_committed_leaderboard_reproduces_exactly(dataset_path, tmp_path):
+    """Rerunning the recorded command of the smallest committed leaderboard (iris) with today's
+    engine gives the same file, score for score, apart from clock times and paths: the
+    leaderboards are trial-budget searches with a fixed seed, so any difference is a change of
+    the engine or the plugins, and the committed files must then be regenerated
+    (python benchmarks/make_leaderboards.py)."""
+    import shlex
+
+    committed = json.loads((ROOT / "leaderboards" / "iris.json").read_text(encoding="utf-8"))
+    argv = shlex.split(committed["command"])[1:]
+    assert argv[0] == "search" and Path(argv[1]).name == "iris.csv", committed["command"]
+    argv[1] = str(dataset_path("iris"))
+    argv[argv.index("--out") + 1] = str(tmp_path / "iris")
+    proc = subprocess.run([sys.executable, "-m", "abauto.cli", *argv], capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    again = json.loads((tmp_path / "iris" / "leaderboard.json").read_text(encoding="utf-8"))
+    old, new = _without(committed, VOLATILE), _without(again, VOLATILE)
+    for key in old:  # the first differing part, named, before the whole comparison
+        assert new.get(key) == old[key], f"leaderboards/iris.json: {key!r} does not reproduce"
+    assert new == old
 
 
 def test_docs_describe_every_schema_field():

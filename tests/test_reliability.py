@@ -3,13 +3,10 @@ resumes with every finished trial kept; models load only from trusted skops file
 
 from __future__ import annotations
 
+import importlib.util
 import json
-import os
 import pickle
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import optuna
@@ -19,9 +16,16 @@ import abauto
 from abauto.model import ModelError, load_model
 from abauto.registry import load_registry
 from abauto.search_engine import SearchSettings
+from abauto.studies import COUNTED
+
+ROOT = Path(__file__).resolve().parents[1]
 
 sys.path.insert(0, str(Path(__file__).parent))
 import bad_plugins  # noqa: E402
+
+_spec = importlib.util.spec_from_file_location("abauto_benchmark_resume", ROOT / "benchmarks" / "resume.py")
+resume_bench = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(resume_bench)
 
 
 def _search(dataset_path, tmp_path, bad: str, **kw):
@@ -59,59 +63,50 @@ def test_every_trial_failing_exits_1(dataset_path, tmp_path, monkeypatch):
     assert board["final"] is None and len(board["failures"]) == 4
 
 
-def _trials(run: Path) -> dict[str, list]:
+def _trials(run: Path) -> dict[str, list[tuple]]:
+    """Every trial of every study in ``run``/study.db as (number, state, params, value), by study;
+    read while no search runs there."""
     storage = f"sqlite:///{run / 'study.db'}"
-    out = {}
-    for summary in optuna.get_all_study_summaries(storage):
-        study = optuna.load_study(study_name=summary.study_name, storage=storage)
-        out[summary.study_name] = study.get_trials(deepcopy=False)
-    return out
+    return {s.study_name: [(t.number, t.state, t.params, t.value)
+                           for t in optuna.load_study(study_name=s.study_name, storage=storage).get_trials()]
+            for s in optuna.get_all_study_summaries(storage)}
 
 
-def _complete(run: Path) -> dict[tuple[str, int], tuple]:
-    if not (run / "study.db").exists():
-        return {}
-    try:
-        return {(name, t.number): (t.params, t.value) for name, trials in _trials(run).items()
-                for t in trials if t.state == optuna.trial.TrialState.COMPLETE}
-    except Exception:  # the database is being created
-        return {}
-
-
-def test_sigkill_and_resume_five_times(dataset_path, tmp_path):
-    """Kill a real search at five moments; each resume keeps every finished trial."""
-    run = tmp_path / "run"
-    budget = 6
-    args = [sys.executable, "-m", "abauto.cli", "search", str(dataset_path("wine")), "--trials", str(budget),
-            "--outer", "kfold:2", "--inner-folds", "2", "--plugins", "logreg,gaussian_nb,knn,standard",
-            "--out", str(run), "--quiet"]
-    kept: dict[tuple[str, int], tuple] = {}
-    # Five different moments: after the next trial finishes, plus 0 to 2 s (machine-speed neutral).
-    for extra in (0.0, 0.5, 1.0, 1.5, 2.0):
-        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline and proc.poll() is None and len(_complete(run)) <= len(kept):
-            time.sleep(0.2)
-        time.sleep(extra)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        kept.update(_complete(run))
-        for path in run.glob("*.json"):
-            json.loads(path.read_text())  # every JSON file that exists parses
-    done = subprocess.run(args, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr
-    final = _trials(run)
-    for (name, number), (params, value) in kept.items():
-        t = final[name][number]
-        assert t.state == optuna.trial.TrialState.COMPLETE and t.params == params and t.value == value
+@pytest.mark.slow
+def test_sigkill_and_resume_five_times_gives_the_uninterrupted_leaderboard(dataset_path, tmp_path):
+    """Kill a real search mid-run five times (in the seeded first trials, the random start-up and the
+    TPE phase; in each of the three studies), resume it each time: every finished trial is kept, and
+    the end is the uninterrupted search's trials, leaderboard and model card, field by field."""
+    budget = 12  # per study: 2 outer folds + the final study = 36 trials
+    args = resume_bench.search_args(dataset_path("wine"), budget, seed=0, plugins="logreg,gaussian_nb,knn,standard")
+    resume_bench.run(resume_bench.abauto(*args, "--out", str(tmp_path / "whole")))
+    snapshots = []
+    at = resume_bench.kill_and_resume(args, tmp_path / "killed", [2, 9, 17, 26, 33],
+                                      on_kill=lambda run: snapshots.append(_trials(run)))
+    assert all(a < 3 * budget for a in at), at  # each kill hit a running search (checked alive before it)
+    killed, whole = tmp_path / "killed", tmp_path / "whole"
+    final = _trials(killed)
+    for snapshot in snapshots:  # every resume kept every trial finished before the kill
+        for name, trials in snapshot.items():
+            assert final[name][:len(trials)] == trials, name
+    assert final == _trials(whole)  # trial by trial: numbers, states, params, values
     for name, trials in final.items():
-        counted = [t for t in trials if t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)]
-        assert len(counted) == budget, (name, [t.state for t in trials])
-        assert not [t for t in trials if t.state == optuna.trial.TrialState.RUNNING]
-    assert kept, "no trial finished before the kills; raise the delays"
-    for path in run.glob("*.json"):
+        assert len(trials) == budget and all(t[1] in COUNTED for t in trials), (name, trials)
+    for file in ("leaderboard.json", "model-card.json"):
+        a, b = (json.loads((run / file).read_text()) for run in (whole, killed))
+        assert resume_bench.differences(a, b) == [], file
+    assert (killed / "report.txt").read_text() == (whole / "report.txt").read_text()
+    for path in killed.glob("*.json"):
         json.loads(path.read_text())
-    assert not list(run.glob(".*.tmp")), "no temporary file may be left behind"
+    assert not list(killed.glob(".*.tmp")), "no temporary file may be left behind"
+
+
+def test_leaderboard_differences_name_the_field():
+    a = {"best": {"outer_scores": [0.9, 0.8]}, "wall_seconds": 3.0, "entries": [{"fit_seconds": 1.0, "family": "knn"}]}
+    b = {"best": {"outer_scores": [0.9, 0.7]}, "wall_seconds": 9.0, "entries": [{"fit_seconds": 2.0, "family": "knn"}]}
+    assert resume_bench.differences(a, b) == ["/best/outer_scores/1: 0.8 != 0.7"]
+    assert resume_bench.differences({"x": 1}, {"x": 1.0}) == ["/x: 1 != 1.0"]
+    assert resume_bench.differences({"x": [1]}, {"x": [1, 2], "y": 0}) == ["/x: 1 != 2 items", "/y: only in the second"]
 
 
 def test_models_load_only_from_trusted_skops(tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -20,22 +21,6 @@ CHROMIUM = Path("/usr/bin/chromium")
 FIGURES = {"outer-scores", "history", "importance", "confusion", "profile-correlation"}
 SECTIONS = ["dataset", "leaderboard", "outer-scores", "history", "importance", "confusion", "per-class", "final",
             "profile", "provenance"]
-
-
-@pytest.fixture(scope="module")
-def wine_run(tmp_path_factory):
-    """A finished search on wine.csv with a budget of a few seconds (module-scoped: run once)."""
-    from abauto.data import load_dataset
-    from abauto.search_engine import SearchSettings, search
-
-    wine = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "wine.csv"
-    if not wine.exists():
-        pytest.skip("../shared/datasets/wine.csv is not here (tests with real data need the shared folder)")
-    dataset = load_dataset(wine)
-    settings = SearchSettings(trials=5, outer="kfold:2", inner_folds=2, plugins=["logreg", "gaussian_nb", "knn"], seed=0)
-    run_dir = tmp_path_factory.mktemp("wine-run")
-    search(dataset, settings, run_dir=run_dir, command="abauto search wine.csv --trials 5 --outer kfold:2")
-    return run_dir
 
 
 @pytest.fixture(scope="module")
@@ -140,7 +125,10 @@ def test_report_command_without_run_folder(tmp_path):
 
 def chromium(tmp_path: Path, url: str, *args: str) -> subprocess.CompletedProcess:
     if not CHROMIUM.exists():
-        pytest.skip("/usr/bin/chromium is absent; install it with: apt-get install -y chromium")
+        message = "/usr/bin/chromium is absent; install it with: apt-get install -y chromium"
+        if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
+            pytest.fail(f"{message} (CI is set: the browser tests must run there, not skip)")
+        pytest.skip(message)
     profile = tmp_path / f"chromium-profile-{len(list(tmp_path.glob('chromium-profile-*')))}"
     cmd = [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
            "--disable-background-networking", "--disable-component-update", "--disable-sync",

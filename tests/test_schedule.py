@@ -130,7 +130,8 @@ def test_small_budget_warns_and_the_saved_model_has_a_row(dataset_path, tmp_path
 
 def test_resume_continues_the_schedule(dataset_path, tmp_path):
     """A search stopped after some trials and run again follows the same schedule as one that ran
-    through: the same family in every trial of every study, the same defaults trials."""
+    through: the same family in every trial of every study, and (trials reseeded per trial
+    number) the same leaderboard."""
     settings = dict(trials=8, outer="kfold:2", inner_folds=2, plugins=["gaussian_nb", "knn", "logreg", "standard"])
     abauto.search(dataset_path("iris"), SearchSettings(**settings), run_dir=tmp_path / "whole")
     seen = []
@@ -146,6 +147,19 @@ def test_resume_continues_the_schedule(dataset_path, tmp_path):
     whole, cut = _family_sequences(tmp_path / "whole"), _family_sequences(tmp_path / "cut")
     assert whole == cut and all(len(v) == 8 for v in whole.values())
     assert whole["outer0"][:3] == ["gaussian_nb", "logreg", "knn"]
+    boards = [abauto.leaderboard.load(tmp_path / run / "leaderboard.json") for run in ("whole", "cut")]
+    assert _stable(boards[0]) == _stable(boards[1])
+
+
+VOLATILE = {"created", "wall_seconds", "fit_seconds", "predict_seconds", "command", "source"}
+
+
+def _stable(obj):
+    if isinstance(obj, dict):
+        return {k: _stable(v) for k, v in obj.items() if k not in VOLATILE}
+    if isinstance(obj, list):
+        return [_stable(v) for v in obj]
+    return obj
 
 
 @pytest.mark.slow

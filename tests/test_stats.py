@@ -14,7 +14,7 @@ def test_test_fraction():
     assert stats.test_fraction(5) == pytest.approx(0.25)      # 1/(K-1)
     assert stats.test_fraction(3) == pytest.approx(0.5)
     assert stats.test_fraction(1, "holdout", 0.2) == pytest.approx(0.25)  # f/(1-f)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^K-fold needs K >= 2$"):
         stats.test_fraction(1)
 
 
@@ -48,7 +48,7 @@ def test_corrected_ttest_skips_unpaired_folds_and_degenerate_cases():
     assert same.p == 1.0 and same.t == 0.0
     shift = stats.corrected_ttest([0.8, 0.9, 0.7], [0.7, 0.8, 0.6], 0.5)  # every fold exactly -0.1
     assert shift.p == 0.0 and shift.t == -math.inf and shift.significant(0.05)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^paired scores differ in length \(2 vs 1 folds\)$"):
         stats.corrected_ttest([0.1, 0.2], [0.1], 0.5)
 
 
@@ -74,8 +74,10 @@ def test_friedman_by_hand():
 
 
 def test_friedman_edge_cases():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"needs at least 3 classifiers and 2 datasets \(have 2 and 2\)$"):
         stats.friedman([[0.1, 0.2], [0.3, 0.4]])          # k = 2
+    with pytest.raises(ValueError, match=r"needs at least 3 classifiers and 2 datasets \(have 3 and 1\)$"):
+        stats.friedman([[0.1, 0.2, 0.3]])                  # one dataset
     tie = stats.friedman([[0.5, 0.5, 0.5], [0.7, 0.7, 0.7]])
     assert tie.statistic == 0.0 and tie.p == 1.0
 

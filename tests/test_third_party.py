@@ -5,11 +5,13 @@ reported by package name and skipped while the command still succeeds."""
 from __future__ import annotations
 
 import json
-import textwrap
+import re
 
 import pytest
 
-from _install import normalize, pip_install_target, run_abauto
+from _install import normalize, pip_install_target, run_abauto, write_distribution
+
+pytestmark = pytest.mark.slow  # pip-installs two distributions; each command is a subprocess
 
 GOOD = "abauto-tp-good"
 BROKEN = "abauto-tp-broken"
@@ -34,28 +36,6 @@ def register_classifiers(register):
 '''
 
 
-def write_distribution(root, name: str, version: str, module: str, source: str):
-    root.mkdir()
-    (root / "pyproject.toml").write_text(textwrap.dedent(f"""\
-        [build-system]
-        requires = ["setuptools>=61"]
-        build-backend = "setuptools.build_meta"
-
-        [project]
-        name = "{name}"
-        version = "{version}"
-        dependencies = ["abauto"]
-
-        [project.entry-points.abauto]
-        plugins = "{module}"
-
-        [tool.setuptools]
-        py-modules = ["{module}"]
-        """))
-    (root / f"{module}.py").write_text(source)
-    return root
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     """A folder holding one good and one broken (ImportError) plugin distribution."""
@@ -68,8 +48,11 @@ def site(tmp_path_factory):
     return target
 
 
+ALL = {"ABAUTO_LOAD_PLUGINS": None}  # variable unset: every installed distribution loads
+
+
 def plugins_json(site, **env):
-    done = run_abauto(site, "plugins", "--json", env=env)
+    done = run_abauto(site, "plugins", "--json", env={**ALL, **env})
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
@@ -91,10 +74,15 @@ def test_a_broken_package_is_reported_by_name_and_skipped(site):
     assert "abauto_no_such_module" in errors[0]["message"]
     assert not any(normalize(r["package"]) == BROKEN for r in listing["plugins"])
 
-    table = run_abauto(site, "plugins")
+    table = run_abauto(site, "plugins", env={**ALL, "COLUMNS": "400"})
     assert table.returncode == 0
-    assert "tp_ridge" in table.stdout
-    assert "skipped" in table.stderr and "abauto" in table.stderr and "tp" in table.stderr
+    assert "tp_ridge" in table.stdout and "abauto_tp_broken" not in table.stdout
+    # one line on stderr naming the package, the entry point and the import that failed
+    lines = table.stderr.strip().splitlines()
+    assert len(lines) == 1, table.stderr
+    match = re.fullmatch(r"skipped plugin package '([^']+)': cannot load entry point 'plugins': "
+                         r"ModuleNotFoundError: No module named 'abauto_no_such_module'", lines[0])
+    assert match and normalize(match.group(1)) == BROKEN, lines[0]
 
 
 def test_abauto_load_plugins_selects_distributions(site):
