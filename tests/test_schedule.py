@@ -192,3 +192,19 @@ def test_a_time_budget_bounds_the_whole_search(dataset_path, tmp_path):
         assert all(f in note for f in short) and "would give every family" in note
     assert board["final"]["family"] in {e["family"] for e in board["entries"]}
     assert board["protocol"]["time_budget"] == 20 and board["protocol"]["trials"] >= 10 ** 6
+
+
+def test_compare_ranks_only_families_scored_on_every_fold():
+    """A family scored on every dataset but not on every outer fold of one is left out of the
+    ranks and the Friedman test, and the notes say so."""
+    from test_leaderboard_cli import make_board
+
+    from abauto.leaderboard_compare import compare_boards
+
+    scores = [(0.9, 0.8, 0.7), (0.9, 0.7, 0.8), (0.95, 0.9, 0.6)]
+    boards = [make_board(name=f"ds{i}", families={"a": [a] * 3, "b": [b] * 3, "c": [c] * 3,
+                                                   "d": [0.99, None, 0.99] if i == 1 else [0.99] * 3})
+              for i, (a, b, c) in enumerate(scores)]
+    result = compare_boards(boards, ["ds0", "ds1", "ds2"])
+    assert result["ranked"] == ["a", "b", "c"]
+    assert any("(not scored on every outer fold of every dataset): d" in n for n in result["notes"])
