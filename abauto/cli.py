@@ -236,7 +236,7 @@ def worker(
     meta = find_search(storage, study_name, wait)
     inputs = {**meta["inputs"], **({"data": str(data)} if data else {})}
     settings = SearchSettings(**{**meta["settings"], "storage": storage, "n_jobs": 1})
-    work(_load_inputs(inputs), settings, folds_sha256=meta.get("folds_sha256"))
+    work(_load_inputs(inputs), settings, folds_sha256=meta.get("folds_sha256"), ends=meta.get("ends"))
 
 
 class _progress:

@@ -163,7 +163,7 @@ class TimePlan:
     @classmethod
     def start(cls, budget: float, studies: int, lanes: int, started: float | None = None) -> "TimePlan":
         began = time.monotonic() if started is None else started
-        return cls(began + budget, studies, max(1, min(lanes, studies)), min(2.0, 0.02 * budget))
+        return cls(began + budget, studies, max(1, min(lanes, studies)), min(5.0, 0.04 * budget))
 
     def left(self) -> float:
         return self.deadline - time.monotonic()

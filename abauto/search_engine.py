@@ -129,10 +129,11 @@ def _score_families(job: FoldJob, study: optuna.Study, space: PipelineSpace, X, 
 
 
 def work(dataset: Dataset, settings: SearchSettings, registry: Registry | None = None,
-         folds_sha256: str | None = None) -> None:
+         folds_sha256: str | None = None, ends: float | None = None) -> None:
     """Join a running search as one more worker: run trials of each of its studies, in the
     coordinator's order, until every budget is spent. Data and settings must be the search's:
-    ``folds_sha256`` (recorded by the search) refuses data that gives other outer folds."""
+    ``folds_sha256`` (recorded by the search) refuses data that gives other outer folds;
+    ``ends`` (``time.time()``, recorded by a search with a time budget): start no trial after it."""
     space = PipelineSpace(registry or load_registry(), DataShape.of(dataset), settings.plugins, settings.exclude,
                           settings.max_costly_rows, dict(settings.fixed))
     jobs, _ = outer_splits(dataset, settings)
@@ -141,13 +142,19 @@ def work(dataset: Dataset, settings: SearchSettings, registry: Registry | None =
                         "reordered file?); give the search's data file with --data")
     X, (_, y) = features(dataset), encode(dataset.y)  # the codes run_fold fits on
     salt = 100_000 + os.getpid() % 100_000  # workers must not propose each other's trials
+    deadline = None if ends is None else time.monotonic() + ends - time.time()
     for job in jobs:
         study = open_study(job.name, settings, salt + job.offset)
         schedule = Schedule(space, settings, inner_rows(job, settings))
+
+        def next_trial(study: optuna.Study, schedule=schedule) -> bool:
+            schedule.enqueue(study)
+            return deadline is None or time.monotonic() < deadline
+
         with threadpool_limits(1), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            run_budget(study, Objective(space, X, y, job.train, settings, dataset.groups), settings, shared=True,
-                       plan=lambda st, s=schedule: s.enqueue(st) or True)
+            run_budget(study, Objective(space, X, y, job.train, settings, dataset.groups, deadline=deadline), settings,
+                       shared=True, plan=next_trial)
 
 
 def _time_note(space: PipelineSpace, settings: SearchSettings, outcomes: list[dict], studies, lanes: int) -> str | None:
@@ -224,17 +231,18 @@ def search(dataset: Dataset | str | Path, settings: SearchSettings | None = None
     write_json(run_dir / "run.json", meta)
     X, y = features(dataset), dataset.y
     storage = make_storage(settings.storage)  # create the tables once, before parallel workers race to
+    lanes = 1 if settings.n_jobs == 1 or len(jobs) == 1 else settings.n_jobs
+    plan = TimePlan.start(settings.time_budget, len(jobs), lanes, began) if settings.time_budget else None
+    ends = {} if plan is None else {"ends": time.time() + plan.left()}  # when workers must stop (wall clock)
     for j in jobs:  # studies exist, seeded, before any worker joins (abauto worker reads "abauto")
         study = open_study(j.name, settings, j.offset, storage, sampler_factory)
         if not owns_storage:
             seed_families(study, space, settings, inner_rows(j, settings))
-        study.set_user_attr("abauto", meta)
+        study.set_user_attr("abauto", {**meta, **ends})
     if settings.time_budget:  # what writing the results imports is imported before the time is shared out
         import jsonschema  # noqa: F401
         import skops.io  # noqa: F401
     t0 = time.perf_counter()
-    lanes = 1 if settings.n_jobs == 1 or len(jobs) == 1 else settings.n_jobs
-    plan = TimePlan.start(settings.time_budget, len(jobs), lanes, began) if settings.time_budget else None
     if lanes == 1:
         outcomes = [run_fold(j, space, X, y, settings, (lambda s, t, n=j.name: progress(n, t)) if progress else None,
                              owns_storage, dataset.groups, sampler_factory, plan, i) for i, j in enumerate(jobs)]

@@ -314,13 +314,18 @@ def run_abauto_budget(dataset, splits, args):
         fits += sum(len(t.user_attrs["inner_scores"]["balanced_accuracy"]) if "inner_scores" in t.user_attrs
                     else int(t.state == optuna.trial.TrialState.FAIL) for t in trials_)
     fits += sum(1 for e in board["entries"] for s in e["outer_scores"] if s is not None) + 1  # refits + final fit
+    from abauto.registry import load_registry
+    from abauto.schedule import families
+    from abauto.space import DataShape, PipelineSpace
+
+    eligible = families(PipelineSpace(load_registry(), DataShape.of(dataset)), SearchSettings(time_budget=budget))
     covered = sum(1 for e in board["entries"] if None not in e["outer_scores"])
     detail = [{"best_family": fam} for fam in board["best"]["families"]]
     detail.append({"wall": wall, "budget": budget, "wall_over_budget": wall / budget, "trials": board["trials"],
-                   "families_on_every_fold": f"{covered}/{len(board['entries'])}", "notes": board["notes"],
+                   "families_on_every_fold": f"{covered}/{len(eligible)}", "notes": board["notes"],
                    "final": board["final"] and board["final"]["family"]})
     log(f"  abauto-budget: {wall:.1f} s of {budget:g} s ({wall / budget:.3f}); families on every fold "
-        f"{covered}/{len(board['entries'])}; {board['trials']['total']} trials")
+        f"{covered}/{len(eligible)}; {board['trials']['total']} trials")
     return {"scores": board["best"]["outer_scores"], "fits": fits, "detail": detail}
 
 
