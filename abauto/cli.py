@@ -8,6 +8,7 @@ traceback unless ``ABAUTO_DEBUG=1``.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shlex
@@ -82,9 +83,10 @@ def _settings(config: Optional[Path], **given):
     values = load_config(config) if config else {}
     values.update({k: v for k, v in given.items() if v is not None and v != []})
     try:
-        return SearchSettings(**values)
+        settings = SearchSettings(**values)
     except TypeError as exc:
         raise SettingsError(f"{config}: {exc}") from None
+    return settings.validate()  # every value checked before any data is read
 
 
 @app.command()
@@ -100,19 +102,19 @@ def search(
     join: Optional[Path] = typer.Option(None, "--join", help="Loader option: CSV of per-recording columns by id, for --groups/--id."),
     grid: Optional[List[str]] = typer.Option(None, "--grid", help="Override grid values: PARAM=V1,V2 (repeat)."),
     config: Optional[Path] = typer.Option(None, help="YAML file of search settings (see configs/)."),
-    trials: Optional[int] = typer.Option(None, min=1, help="Trials per study (each outer fold, and the final study). [default: 60]"),
+    trials: Optional[int] = typer.Option(None, help="Trials per study (each outer fold, and the final study). [default: 60]"),
     timeout: Optional[float] = typer.Option(None, help="Seconds of trials per study (refits extra); wall-clock budgets are not reproducible."),
     time_budget: Optional[float] = typer.Option(None, "--time-budget", metavar="SECONDS",
                                                 help="Seconds for the whole search: every study, the refits and the final fit "
                                                      "(no trial cap unless --trials is given); not reproducible."),
     outer: Optional[str] = typer.Option(None, help="Outer evaluation: kfold:K or holdout:FRACTION. [default: kfold:5]"),
-    inner_folds: Optional[int] = typer.Option(None, min=2, help="Inner CV folds. [default: 5]"),
+    inner_folds: Optional[int] = typer.Option(None, help="Inner CV folds. [default: 5]"),
     metric: Optional[str] = typer.Option(None, help="Any scikit-learn scorer name. [default: balanced_accuracy]"),
     sampler: Optional[str] = typer.Option(None, help="tpe, random or grid. [default: tpe]"),
     plugins_: Optional[List[str]] = typer.Option(None, "--plugins", help="Only these plugins (comma-separated)."),
     exclude: Optional[List[str]] = typer.Option(None, help="Never these plugins (comma-separated)."),
     seed: Optional[int] = typer.Option(None, help="Seed for folds, samplers and estimators. [default: 0]"),
-    n_jobs: Optional[int] = typer.Option(None, "--n-jobs", help="Studies run in parallel processes. [default: 1]"),
+    n_jobs: Optional[int] = typer.Option(None, "--n-jobs", help="Studies run in parallel processes; -1 = one per CPU core. [default: 1]"),
     no_prune: bool = typer.Option(False, "--no-prune", help="Never stop a trial early."),
     storage: Optional[str] = typer.Option(None, help="Optuna storage URL [default: sqlite in the run folder]."),
     study_name: Optional[str] = typer.Option(None, help="Study name prefix. [default: abauto]"),
@@ -127,11 +129,13 @@ def search(
     """Nested cross-validated Optuna search across plugins and hyperparameters.
 
     Running again with the same --out (or --resume RUN_DIR) continues the search: finished trials
-    count toward the budget, trials a killed run left unfinished are retried."""
+    count toward the budget, trials a killed run left unfinished are retried. A run folder holds
+    one search: other data or settings, or a search still running there, are refused."""
     from abauto.cli_render import leaderboard_table
     from abauto.config import grid_override
     from abauto.registry import load_registry
     from abauto.schedule import coverage_note
+    from abauto.runfolder import RunFolder
     from abauto.search_engine import outer_splits, search as run_search
     from abauto.space import DataShape, PipelineSpace
 
@@ -179,15 +183,45 @@ def search(
     elif show:
         out.print(leaderboard_table(board))
         best = board["best"]
-        out.print(f"outer {board['protocol']['metric']}: [bold]{best['outer_mean']:.4f} ± {best['outer_std']:.4f}[/bold]"
+        score = "-" if best["outer_mean"] is None else f"[bold]{best['outer_mean']:.4f} ± {best['outer_std']:.4f}[/bold]"
+        out.print(f"outer {board['protocol']['metric']}: {score}"
                   f" ({board['protocol']['outer']}, {board['protocol']['outer_folds']} outer fold(s))  run folder: {result.run_dir}",
                   highlight=False)
         if board["final"]:
             out.print(_final_line(board), highlight=False)
-    if board["final"] is None:
-        err.print(f"abauto: error: every trial failed ({len(board['failures'])} failures); see {result.run_dir}/leaderboard.json",
-                  highlight=False)
-        raise typer.Exit(1)
+    failed = _failed_studies(board, result.studies)
+    if failed:
+        why = "; ".join(f"{', '.join(names)}: {reason}" for reason, names in failed.items())
+        where = RunFolder(result.run_dir).leaderboard_json
+        if len([n for names in failed.values() for n in names]) == len(result.studies):
+            print(f"abauto: error: no study completed a trial, so there are no scores and no model ({why}); "
+                  f"see 'failures' in {where}", file=sys.stderr)
+            raise typer.Exit(1)
+        if board["final"] is None:
+            print(f"abauto: error: the final study completed no trial, so no final model was saved ({why}); "
+                  f"the outer folds' results are in {where}", file=sys.stderr)
+            raise typer.Exit(1)
+        if not quiet:
+            print(f"abauto: warning: some outer folds have no score ({why}); see 'failures' in {where}", file=sys.stderr)
+
+
+def _failed_studies(board: dict, studies: list[str]) -> dict[str, list[str]]:
+    """The studies that completed no trial, by why: ``{first error: [study, ...]}`` (the first
+    recorded failure of each study, from the leaderboard's ``failures``). ``studies``: the names
+    of the outer folds' studies in order, then the final study's."""
+    completed = [f is not None for f in board["best"]["families"]] + [board["final"] is not None]
+    first: dict[str, str] = {}
+    for f in board["failures"]:
+        first.setdefault(f["study"], f"{f['error']} (plugin {f['plugin']})")
+    by_reason: dict[str, list[str]] = {}
+    for name, done in zip(studies, completed):
+        if not done:
+            timeout, budget = board["protocol"]["timeout"], board["protocol"].get("time_budget")
+            option, seconds = ("--time-budget", budget) if budget else ("--timeout", timeout)
+            reason = first.get(name, f"no trial finished within {option} {seconds:g} s and none failed; raise {option}"
+                               if seconds else "no trial finished and none failed")
+            by_reason.setdefault(reason, []).append(name)
+    return by_reason
 
 
 def _final_line(board: dict) -> str:
@@ -211,14 +245,10 @@ def _load_inputs(inputs: dict):
 
 
 def _previous_run(run_dir: Path) -> tuple[dict, dict]:
-    meta_path = run_dir / "run.json"
-    try:
-        meta = json.loads(meta_path.read_text())
-        return meta["inputs"], meta["settings"]
-    except FileNotFoundError:
-        raise SettingsError(f"{meta_path}: no such file; is {run_dir} an abauto run folder?") from None
-    except (ValueError, KeyError, TypeError):
-        raise SettingsError(f"{meta_path}: not a valid run description") from None
+    from abauto.runfolder import RunFolder
+
+    meta = RunFolder(run_dir).read_meta()
+    return meta["inputs"], meta["settings"]
 
 
 @app.command()
@@ -298,8 +328,9 @@ def predict(
     from abauto.data import read_table
     from abauto.files import write_text
     from abauto.model import align, load_model, predict_frame
+    from abauto.runfolder import RunFolder
 
-    pipeline, card = load_model(model)
+    pipeline, card = load_model(RunFolder(model).model_skops if model.is_dir() else model)
     frame = read_table(data)
     ids = _split(id_)
     for c in ids:
@@ -310,7 +341,11 @@ def predict(
         result = frame[ids].reset_index(drop=True).join(result)
     text = result.to_csv(index=False)
     if output:
-        write_text(output, text)
+        try:  # atomic: a failed write leaves no partial file
+            write_text(output, text)
+        except OSError as exc:
+            raise SettingsError(f"-o {exc.filename or output}: cannot write the predictions "
+                                f"({exc.strerror or exc}); choose another output path") from None
     else:
         sys.stdout.write(text)
 
@@ -319,11 +354,34 @@ CORE_COMMANDS = tuple(app.registered_commands)  # the commands above, which no p
 load_registry().add_commands(app)
 
 
+# errno -> what to do, for an OSError caused by the user's machine rather than by abauto.
+ENVIRONMENT_ERRORS = {
+    errno.EACCES: "check its permissions or choose another path",
+    errno.EPERM: "check its permissions or choose another path",
+    errno.EROFS: "choose a path on a writable file system",
+    errno.ENOSPC: "free some disk space or choose another path",
+    errno.EDQUOT: "free some disk space or choose another path",
+    errno.ENAMETOOLONG: "choose a shorter path",
+    errno.ENOTDIR: "check the path: a part of it is a file, not a folder",
+    errno.EISDIR: "check the path: it is a folder, not a file",
+}
+
+
+def _environment_message(exc: OSError) -> str:
+    """``PATH: reason; what to do`` for an OSError of :data:`ENVIRONMENT_ERRORS`."""
+    reason = exc.strerror or os.strerror(exc.errno)
+    paths = [str(p) for p in (exc.filename, exc.filename2) if p is not None]
+    where = " -> ".join(paths) + ": " if paths else ""
+    return f"{where}{reason.lower()}; {ENVIRONMENT_ERRORS[exc.errno]}"
+
+
 def main(argv: Optional[list[str]] = None) -> None:
-    """Entry point: run the app and turn every exception into one line and an exit code."""
+    """Entry point: run the app and turn every exception into one line and an exit code: 2 for
+    an error the user can fix (:class:`AbautoError`, or an ``OSError`` of the machine: permission
+    denied, disk full, read-only file system, name too long), 1 for anything else (our bug)."""
     try:
         app(args=argv, prog_name="abauto")  # usage errors: click prints them and exits 2
-    except (AbautoError, ValueError) as exc:
+    except AbautoError as exc:
         if os.environ.get("ABAUTO_DEBUG"):
             raise
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -335,6 +393,9 @@ def main(argv: Optional[list[str]] = None) -> None:
     except Exception as exc:  # anything else is our bug: still one line, exit 1
         if os.environ.get("ABAUTO_DEBUG"):
             raise
+        if isinstance(exc, OSError) and exc.errno in ENVIRONMENT_ERRORS:
+            print(f"abauto: error: {_environment_message(exc)}", file=sys.stderr)
+            sys.exit(2)
         print(f"abauto: internal error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} "
               f"(ABAUTO_DEBUG=1 shows the traceback)", file=sys.stderr)
         sys.exit(1)

@@ -22,6 +22,7 @@ from abauto.errors import LeaderboardError
 from abauto.files import write_json, write_text
 from abauto.leaderboard_view import (describe_pipeline, fmt_number, fmt_score, leaderboard_rows,  # noqa: F401
                                      markdown_table)
+from abauto.runfolder import RunFolder
 
 SCHEMA_VERSION = 1
 
@@ -271,9 +272,10 @@ def text_report(board: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_all(board: dict, run_dir: Path) -> None:
+def write_all(board: dict, run_dir: str | Path) -> None:
     """Write leaderboard.json/.csv/.md and report.txt atomically into ``run_dir``."""
-    write_text(run_dir / "report.txt", text_report(board))
-    write_text(run_dir / "leaderboard.csv", to_csv(board))
-    write_text(run_dir / "leaderboard.md", to_markdown(board))
-    write_json(run_dir / "leaderboard.json", board)
+    folder = RunFolder(run_dir)
+    write_text(folder.report_txt, text_report(board))
+    write_text(folder.leaderboard_csv, to_csv(board))
+    write_text(folder.leaderboard_md, to_markdown(board))
+    write_json(folder.leaderboard_json, board)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import time
 import warnings
+from contextlib import closing, nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -27,16 +28,17 @@ from threadpoolctl import threadpool_limits
 
 from abauto.data import Dataset
 from abauto.errors import DataError
-from abauto.files import write_json
 from abauto.folds import FoldJob, features, folds_fingerprint, inner_rows, outer_splits
 from abauto.labels import EncodedTargetClassifier, encode
 from abauto.objective import Objective, evaluate
 from abauto.registry import Registry, load_registry
+from abauto.runfolder import RunFolder, check_same_search, guard, search_identity, show_url
 from abauto.schedule import Schedule, TimePlan, coverage_note, sufficient_budget
 from abauto.scoring import Scorer
 from abauto.settings import SearchSettings
 from abauto.space import DataShape, PipelineSpace
-from abauto.studies import SamplerFactory, in_memory, make_sampler, make_storage, open_study, run_budget, watch
+from abauto.studies import (SamplerFactory, in_memory, make_sampler, make_storage, open_study, run_budget, search_lock,
+                            watch)
 
 __all__ = ["SearchSettings", "SearchResult", "search", "work", "run_fold", "outer_splits", "features"]
 
@@ -86,7 +88,6 @@ def run_fold(job: FoldJob, space: PipelineSpace, X, y, settings: SearchSettings,
         timeout = time.monotonic() + settings.timeout if settings.timeout else None
         clock = plan and plan.clock(position, len(job.train), inner_rows(job, settings), len(y),
                                     job.test is not None, settings.metric, settings.timeout)
-        objective = Objective(space, X, y, job.train, settings, groups, not owns_storage, timeout)
 
         def next_trial(study: optuna.Study) -> bool:
             schedule.enqueue(study)
@@ -95,7 +96,8 @@ def run_fold(job: FoldJob, space: PipelineSpace, X, y, settings: SearchSettings,
             objective.deadline = min(d for d in (timeout, clock.trials_deadline(study)) if d is not None)
             return time.monotonic() < objective.deadline
 
-        run_budget(study, objective, settings, callback, shared=not owns_storage, persist=persist, plan=next_trial)
+        with closing(Objective(space, X, y, job.train, settings, groups, not owns_storage, timeout)) as objective:
+            run_budget(study, objective, settings, callback, shared=not owns_storage, persist=persist, plan=next_trial)
         outcome = _score_families(job, study, space, X, y, settings)
     if "y_pred" in outcome:
         outcome["y_pred"] = classes[outcome["y_pred"]].tolist()
@@ -134,6 +136,7 @@ def work(dataset: Dataset, settings: SearchSettings, registry: Registry | None =
     coordinator's order, until every budget is spent. Data and settings must be the search's:
     ``folds_sha256`` (recorded by the search) refuses data that gives other outer folds;
     ``ends`` (``time.time()``, recorded by a search with a time budget): start no trial after it."""
+    settings.validate()
     space = PipelineSpace(registry or load_registry(), DataShape.of(dataset), settings.plugins, settings.exclude,
                           settings.max_costly_rows, dict(settings.fixed))
     jobs, _ = outer_splits(dataset, settings)
@@ -153,8 +156,8 @@ def work(dataset: Dataset, settings: SearchSettings, registry: Registry | None =
 
         with threadpool_limits(1), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            run_budget(study, Objective(space, X, y, job.train, settings, dataset.groups, deadline=deadline), settings,
-                       shared=True, plan=next_trial)
+            with closing(Objective(space, X, y, job.train, settings, dataset.groups, deadline=deadline)) as objective:
+                run_budget(study, objective, settings, shared=True, plan=next_trial)
 
 
 def _time_note(space: PipelineSpace, settings: SearchSettings, outcomes: list[dict], studies, lanes: int) -> str | None:
@@ -194,7 +197,9 @@ def search(dataset: Dataset | str | Path, settings: SearchSettings | None = None
     ``dataset`` is a :class:`abauto.data.Dataset` or the path of a table. Running again on the
     same ``run_dir`` resumes: finished trials count toward the budget, the trials a killed
     process was running are run again. ``inputs`` (how the data was loaded) and the settings
-    are kept in ``run.json`` for ``abauto search --resume``.
+    are kept in ``run.json`` for ``abauto search --resume``. A run folder holds one search
+    (:mod:`abauto.runfolder`): other data or settings, or a search still running there, raise
+    :class:`abauto.errors.StorageError` before any work.
 
     ``run_dir`` defaults to ``runs/<dataset>-<timestamp>``; the Optuna storage defaults to
     ``sqlite:///<run_dir>/study.db``. ``progress(study_name, trial)`` is called after every
@@ -204,14 +209,12 @@ def search(dataset: Dataset | str | Path, settings: SearchSettings | None = None
     ``settings.time_budget`` bounds the whole search (every study, the refits and the final fit)
     from ``started`` (a ``time.monotonic()``; default: when this is called).
     """
-    from abauto import leaderboard as lb
     from abauto.data import load_dataset
-    from abauto.model import save_model
 
     began = time.monotonic() if started is None else started
     if not isinstance(dataset, Dataset):
         dataset = load_dataset(dataset)
-    settings = settings or SearchSettings()
+    settings = (settings or SearchSettings()).validate()
     registry = registry or load_registry()
     space = PipelineSpace(registry, DataShape.of(dataset), settings.plugins, settings.exclude,
                           settings.max_costly_rows, dict(settings.fixed))
@@ -220,15 +223,35 @@ def search(dataset: Dataset | str | Path, settings: SearchSettings | None = None
     Scorer(settings.metric)  # an unknown --metric fails before any work
     sampler_factory(settings, 0)  # an unusable sampler setting fails before any work
     optuna.logging.set_verbosity(optuna.logging.ERROR)
-    run_dir = Path(run_dir) if run_dir else Path("runs") / f"{dataset.name}-{time.strftime('%Y%m%d-%H%M%S')}"
-    run_dir.mkdir(parents=True, exist_ok=True)
+    folder = RunFolder(run_dir or Path("runs") / f"{dataset.name}-{time.strftime('%Y%m%d-%H%M%S')}")
+    shared = settings.storage  # None: the run folder's own study.db
+    identity = search_identity(dataset, settings, shared)
+    # One search per run folder (and per study name on a shared storage), held until the end;
+    # errors of the disk or of study.db become one line naming the path.
+    with folder.claim(identity, settings.trials), \
+            (search_lock(shared, settings.study_name) if shared else nullcontext()), \
+            guard(folder.path, shared or folder.study_db):
+        return _search_in(folder, identity, dataset, settings, space, jobs, notes, progress, command, inputs,
+                          sampler_factory, began)
+
+
+def _search_in(folder: RunFolder, identity: dict, dataset: Dataset, settings: SearchSettings, space: PipelineSpace,
+               jobs: list, notes: list[str], progress: Callable | None, command: str, inputs: dict | None,
+               sampler_factory: SamplerFactory, began: float) -> SearchResult:
+    """:func:`search` once it holds the run folder: run the studies and write the results."""
+    from abauto import leaderboard as lb
+    from abauto.model import save_model
+
+    run_dir = folder.path
     owns_storage = settings.storage is None
     if owns_storage:
-        settings.storage = f"sqlite:///{(run_dir / 'study.db').resolve()}"
+        settings.storage = folder.storage_url
     meta = {"inputs": inputs or {"data": dataset.source},
             "settings": {k: v for k, v in asdict(settings).items() if not (owns_storage and k == "storage")},
+            "identity": identity,  # what defines this search: another one is refused this folder
             "folds_sha256": folds_fingerprint(jobs, dataset.y)}  # abauto worker checks its data against it
-    write_json(run_dir / "run.json", meta)
+    if owns_storage:  # before study.db exists: a folder with a study.db and no run.json is not a run folder
+        folder.write_meta(meta)
     X, y = features(dataset), dataset.y
     storage = make_storage(settings.storage)  # create the tables once, before parallel workers race to
     lanes = 1 if settings.n_jobs == 1 or len(jobs) == 1 else settings.n_jobs
@@ -237,11 +260,16 @@ def search(dataset: Dataset | str | Path, settings: SearchSettings | None = None
     for j in jobs:  # studies exist, seeded, before any worker joins (abauto worker reads "abauto")
         study = open_study(j.name, settings, j.offset, storage, sampler_factory)
         if not owns_storage:
+            if "abauto" in study.user_attrs:  # the same study name may not hold two searches either
+                check_same_search(f"{show_url(settings.storage)} study {j.name}", study.user_attrs["abauto"],
+                                  identity, settings.trials, "use another --study-name")
             seed_families(study, space, settings, inner_rows(j, settings))
         study.set_user_attr("abauto", {**meta, **ends})
     if settings.time_budget:  # what writing the results imports is imported before the time is shared out
         import jsonschema  # noqa: F401
         import skops.io  # noqa: F401
+    if not owns_storage:  # once its study name is known to hold this search
+        folder.write_meta(meta)
     t0 = time.perf_counter()
     if lanes == 1:
         outcomes = [run_fold(j, space, X, y, settings, (lambda s, t, n=j.name: progress(n, t)) if progress else None,

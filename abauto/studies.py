@@ -364,6 +364,52 @@ def watch(storage: str, names: list[str], progress: Callable | None, every: floa
         thread.join()
 
 
+@contextmanager
+def search_lock(url: str, study_name: str):
+    """Held by the search (the coordinator) of study ``study_name`` on the shared storage ``url``
+    for its whole life, so a second search of that name is refused (:class:`StorageError`) instead
+    of overrunning the budget; ``abauto worker`` joins by design and takes no lock. A SQLite or
+    journal file: a ``flock`` on ``<file>.<study_name>.lock`` beside it; PostgreSQL: a
+    session-level advisory lock on a hash of the study name, on a connection of its own. Both are
+    released when the process dies. Other storages are not locked."""
+    import hashlib
+    import re
+
+    from abauto.runfolder import file_lock, show_url
+
+    busy = f"another abauto search (pid {{pid}}) is running study {study_name!r}; wait for it or use another --study-name"
+    path = None
+    if url.startswith("journal:"):
+        path = Path(url[len("journal:"):])
+    elif url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        path = Path(url[len("sqlite:///"):])
+    if path is not None:
+        safe = re.sub(r"[^A-Za-z0-9_.-]", "_", study_name)
+        with file_lock(path.with_name(f"{path.name}.{safe}.lock"), f"{path}: {busy}"):
+            yield
+        return
+    if not url.startswith(("postgresql", "postgres:")):
+        yield
+        return
+    import sqlalchemy
+
+    key = int.from_bytes(hashlib.sha256(f"abauto:{study_name}".encode()).digest()[:8], "big", signed=True)
+    engine = sqlalchemy.create_engine(_postgres_driver(url), poolclass=sqlalchemy.pool.NullPool,
+                                      connect_args={"application_name": f"abauto search {os.getpid()}"})
+    try:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as con:
+            if not con.execute(sqlalchemy.text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar():
+                holder = con.execute(sqlalchemy.text(
+                    "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                    "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = :hi AND l.objid = :lo "
+                    "AND l.objsubid = 1"), {"hi": (key >> 32) & 0xFFFFFFFF, "lo": key & 0xFFFFFFFF}).scalar() or ""
+                pid = holder.rpartition(" ")[2] if holder.startswith("abauto search ") else "unknown"
+                raise StorageError(f"{show_url(url)}: {busy.format(pid=pid)}")
+            yield  # closing the connection (NullPool: no pool keeps it) ends the session and the lock
+    finally:
+        engine.dispose()
+
+
 def find_search(storage: str, study_name: str, wait: float = 60.0, poll: float = 1.0) -> dict:
     """The inputs and settings of the search whose studies are ``<study_name>.*`` in ``storage``,
     waiting up to ``wait`` seconds for its coordinator to create them."""

@@ -46,16 +46,6 @@ def search_args(args) -> list[str]:
             "--seed", str(args.seed), "--n-jobs", str(args.n_jobs)]
 
 
-def prepare_storage(run_dir: Path) -> None:
-    """Create the run's Optuna SQLite tables before the search starts: with ``--n-jobs > 1`` the
-    study processes would otherwise race to create them (``UNIQUE constraint failed:
-    alembic_version``)."""
-    import optuna
-
-    run_dir.mkdir(parents=True, exist_ok=True)
-    optuna.storages.RDBStorage(f"sqlite:///{(run_dir / 'study.db').resolve()}")
-
-
 def run_one(csv: Path, args) -> tuple[bool, float, str]:
     run_dir = args.work / csv.stem
     cmd = [sys.executable, "-m", "abauto.cli", "search", rel(csv), *search_args(args),
@@ -63,9 +53,8 @@ def run_one(csv: Path, args) -> tuple[bool, float, str]:
     error = ""
     t0 = time.perf_counter()
     for attempt in range(2):
-        if run_dir.exists():
+        if run_dir.exists():  # a fresh run folder (search() creates study.db's tables before its workers start)
             shutil.rmtree(run_dir)
-        prepare_storage(run_dir)
         proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
         if proc.returncode == 0 and (run_dir / "leaderboard.json").is_file():
             return True, time.perf_counter() - t0, ""
