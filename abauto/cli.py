@@ -133,7 +133,7 @@ def search(
     one search: other data or settings, or a search still running there, are refused."""
     from abauto.cli_render import leaderboard_table
     from abauto.config import grid_override
-    from abauto.registry import load_registry
+    from abauto import search_engine as engine
     from abauto.schedule import coverage_note
     from abauto.runfolder import RunFolder
     from abauto.search_engine import outer_splits, search as run_search
@@ -163,10 +163,10 @@ def search(
     for note in dataset.notes:
         if show:
             err.print(f"[yellow]note:[/yellow] {note}", highlight=False)
-    registry = load_registry()
+    registry = engine.load_registry()
     warning = coverage_note(PipelineSpace(registry, DataShape.of(dataset), settings.plugins, settings.exclude,
                                           settings.max_costly_rows, dict(settings.fixed)), settings)
-    if warning and not quiet:
+    if warning and show:  # --json: in the leaderboard's notes only
         err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
     command = "abauto " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     ends = started + settings.time_budget if settings.time_budget else None

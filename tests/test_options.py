@@ -153,6 +153,6 @@ def test_our_valueerror_is_an_internal_error(capsys, monkeypatch):
     def buggy(*args, **kwargs):
         raise ValueError("an unexpected value inside abauto")
 
-    monkeypatch.setattr("abauto.registry.load_registry", buggy)
+    monkeypatch.setattr("abauto.cli.load_registry", buggy)
     code, _, err = run_cli(["plugins"], capsys)
     assert code == 1 and "internal error: ValueError: an unexpected value inside abauto" in err
