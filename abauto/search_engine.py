@@ -73,6 +73,8 @@ def run_fold(job: FoldJob, space: PipelineSpace, X, y, settings: SearchSettings,
     and the final fit. Plugins are fitted on the codes of the labels ``y``
     (:func:`abauto.labels.encode`); the outer-fold predictions are returned as labels."""
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # failures are recorded in the leaderboard
+    if plan is not None and plan.left() <= plan.margin:  # the time budget is spent: not even opened
+        return {"name": job.name, "fold": job.index, "families": {}, "best_family": None}
     classes, y = encode(y)
     study, persist = open_study(job.name, settings, job.offset, sampler_factory=sampler_factory), None
     schedule = Schedule(space, settings, inner_rows(job, settings))
