@@ -13,6 +13,7 @@ import json
 import os
 import shlex
 import sys
+import time
 from pathlib import Path
 from typing import List, Optional
 
@@ -118,7 +119,10 @@ def search(
     grid: Optional[List[str]] = typer.Option(None, "--grid", help="Override grid values: PARAM=V1,V2 (repeat)."),
     config: Optional[Path] = typer.Option(None, help="YAML file of search settings (see configs/)."),
     trials: Optional[int] = typer.Option(None, help="Trials per study (each outer fold, and the final study). [default: 60]"),
-    timeout: Optional[float] = typer.Option(None, help="Seconds per study; wall-clock budgets are not reproducible."),
+    timeout: Optional[float] = typer.Option(None, help="Seconds of trials per study (refits extra); wall-clock budgets are not reproducible."),
+    time_budget: Optional[float] = typer.Option(None, "--time-budget", metavar="SECONDS",
+                                                help="Seconds for the whole search: every study, the refits and the final fit "
+                                                     "(no trial cap unless --trials is given); not reproducible."),
     outer: Optional[str] = typer.Option(None, help="Outer evaluation: kfold:K or holdout:FRACTION. [default: kfold:5]"),
     inner_folds: Optional[int] = typer.Option(None, help="Inner CV folds. [default: 5]"),
     metric: Optional[str] = typer.Option(None, help="Any scikit-learn scorer name. [default: balanced_accuracy]"),
@@ -146,10 +150,14 @@ def search(
     one search: other data or settings, or a search still running there, are refused."""
     from abauto.cli_render import leaderboard_table
     from abauto.config import grid_override
+    from abauto import search_engine as engine
+    from abauto.schedule import coverage_note
     from abauto.runfolder import RunFolder
     from abauto.search_engine import default_run_dir, outer_splits, search as run_search
+    from abauto.space import DataShape, PipelineSpace
 
-    given = dict(trials=trials, timeout=timeout, outer=outer, inner_folds=inner_folds,
+    started = time.monotonic()  # a --time-budget counts from here
+    given = dict(trials=trials, timeout=timeout, time_budget=time_budget, outer=outer, inner_folds=inner_folds,
                  metric=metric, sampler=sampler, plugins=_split(plugins_) or None,
                  exclude=_split(exclude) or None, seed=seed, n_jobs=n_jobs,
                  prune=False if no_prune else None, ensemble=False if no_ensemble else None,
@@ -168,16 +176,23 @@ def search(
         settings = _settings(config, **given)
     dataset = _load_inputs(inputs)
     jobs, _ = outer_splits(dataset, settings)
-    total = settings.trials * len(jobs)
+    total = None if settings.time_budget else settings.trials * len(jobs)
     show = not quiet and not as_json
     for note in dataset.notes:
         if show:
             err.print(f"[yellow]note:[/yellow] {note}", highlight=False)
+    registry = engine.load_registry()
+    warning = coverage_note(PipelineSpace(registry, DataShape.of(dataset), settings.plugins, settings.exclude,
+                                          settings.max_costly_rows, dict(settings.fixed)), settings)
+    if warning and show:  # --json: in the leaderboard's notes only
+        err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
     command = "abauto " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     out_dir = out_dir or default_run_dir(dataset)  # named here so that Ctrl-C can say what to resume
+    ends = started + settings.time_budget if settings.time_budget else None
     try:
-        with _progress(show, total) as on_trial:
-            result = run_search(dataset, settings, run_dir=out_dir, progress=on_trial, command=command, inputs=inputs)
+        with _progress(show, total, ends) as on_trial:
+            result = run_search(dataset, settings, run_dir=out_dir, registry=registry, progress=on_trial,
+                                command=command, inputs=inputs, started=started)
     except KeyboardInterrupt:
         # (typer turns a KeyboardInterrupt into exit 130 without a word, so main() never sees it)
         resume_hint = f"; continue with: abauto search --resume {shlex.quote(str(out_dir))}"
@@ -198,6 +213,8 @@ def search(
         out.print(f"outer {board['protocol']['metric']}: {score}"
                   f" ({board['protocol']['outer']}, {board['protocol']['outer_folds']} outer fold(s))  run folder: {result.run_dir}",
                   highlight=False)
+        if board["final"]:
+            out.print(_final_line(board), highlight=False)
     failed = _failed_studies(board, result.studies)
     if failed:
         why = "; ".join(f"{', '.join(names)}: {reason}" for reason, names in failed.items())
@@ -225,11 +242,23 @@ def _failed_studies(board: dict, studies: list[str]) -> dict[str, list[str]]:
     by_reason: dict[str, list[str]] = {}
     for name, done in zip(studies, completed):
         if not done:
-            timeout = board["protocol"]["timeout"]
-            reason = first.get(name, f"no trial finished within --timeout {timeout:g} s and none failed; raise --timeout"
-                               if timeout else "no trial finished and none failed")
+            timeout, budget = board["protocol"]["timeout"], board["protocol"].get("time_budget")
+            option, seconds = ("--time-budget", budget) if budget else ("--timeout", timeout)
+            reason = first.get(name, f"no trial finished within {option} {seconds:g} s and none failed; raise {option}"
+                               if seconds else "no trial finished and none failed")
             by_reason.setdefault(reason, []).append(name)
     return by_reason
+
+
+def _final_line(board: dict) -> str:
+    """The saved model: family, pipeline, its inner score, and its family's outer score."""
+    final, metric = board["final"], board["protocol"]["metric"]
+    entry = next((e for e in board["entries"] if e["family"] == final["family"]), None)
+    outer = ("no outer score" if entry is None or entry["outer_mean"] is None else
+             f"{final['family']} outer {entry['outer_mean']:.4f} ± {entry['outer_std']:.4f} (rank {entry['rank']})")
+    pipeline = " > ".join(s["plugin"] for s in final["pipeline"])
+    return (f"saved model: {final['family']} ({pipeline}), inner {metric} {final['inner_mean']:.4f} ± "
+            f"{final['inner_std']:.4f}; {outer}")
 
 
 def _load_inputs(inputs: dict):
@@ -263,24 +292,34 @@ def worker(
     meta = find_search(storage, study_name, wait)
     inputs = {**meta["inputs"], **({"data": str(data)} if data else {})}
     settings = SearchSettings(**{**meta["settings"], "storage": storage, "n_jobs": 1})
-    work(_load_inputs(inputs), settings, folds_sha256=meta.get("folds_sha256"))
+    work(_load_inputs(inputs), settings, folds_sha256=meta.get("folds_sha256"), ends=meta.get("ends"))
 
 
 class _progress:
     """A rich progress bar fed by the search's per-trial callback."""
 
-    def __init__(self, show: bool, total: int):
-        self.show, self.total = show, total
+    def __init__(self, show: bool, total: int | None, ends: float | None = None):
+        """``total`` trials (None: unknown, under a time budget); ``ends``: the ``time.monotonic()``
+        the time budget runs out, shown as the time left."""
+        self.show, self.total, self.ends = show, total, ends
         self.done = 0
         self.best: dict[str, float] = {}
 
     def __enter__(self):
         if not self.show:
             return None
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn
+        from rich.text import Text
 
-        self.bar = Progress(TextColumn("[bold]search"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                            TextColumn("{task.description}"), console=err, transient=True)
+        ends = self.ends
+
+        class TimeLeft(ProgressColumn):
+            def render(self, task) -> Text:
+                return Text(f"{max(0.0, ends - time.monotonic()):.0f} s left", style="progress.remaining")
+
+        columns = [TextColumn("[bold]search"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   *([TimeLeft()] if ends is not None else []), TextColumn("{task.description}")]
+        self.bar = Progress(*columns, console=err, transient=True)
         self.task = self.bar.add_task("", total=self.total)
         self.bar.__enter__()
         return self.on_trial

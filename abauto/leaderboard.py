@@ -131,6 +131,17 @@ def _pooled(outcomes: list[dict], dataset) -> dict:
     }
 
 
+def _final_trial(study, scored: set[str]):
+    """The final model's trial: the final study's best complete trial of a family the outer folds
+    scored (so the saved model always has a leaderboard row), else its best trial; None if no
+    trial completed."""
+    import optuna
+
+    done = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    ranked = sorted(done, key=lambda t: (-t.value, t.number))
+    return next((t for t in ranked if t.user_attrs["family"] in scored), ranked[0] if ranked else None)
+
+
 def build(dataset, settings, outcomes: list[dict], studies, notes: Sequence[str] = (),
           wall_seconds: float = 0.0, command: str = "", folds_sha256: str | None = None,
           resumed: Sequence[str] = ()) -> dict:
@@ -175,8 +186,8 @@ def build(dataset, settings, outcomes: list[dict], studies, notes: Sequence[str]
     pooled = _pooled(outcomes, dataset)
     final_study = next((s for s in studies if s.study_name.endswith(".final")), None)
     final = None
-    if final_study is not None and any(t.state == optuna.trial.TrialState.COMPLETE for t in final_study.get_trials(deepcopy=False)):
-        t = final_study.best_trial
+    t = final_study and _final_trial(final_study, {e["family"] for e in entries if e["outer_mean"] is not None})
+    if t is not None:
         inner = t.user_attrs["inner_scores"][settings.metric]
         final = {"trial": t.number, "family": t.user_attrs["family"], "pipeline": t.user_attrs["pipeline"],
                  "params": t.params, "inner_mean": float(np.mean(inner)), "inner_std": float(np.std(inner))}
@@ -203,7 +214,8 @@ def build(dataset, settings, outcomes: list[dict], studies, notes: Sequence[str]
             "outer": kind, "outer_folds": len(folds), "holdout_fraction": value if kind == "holdout" else None,
             "inner_folds": settings.inner_folds, "grouped": dataset.groups is not None,
             "metric": settings.metric, "metrics": metrics, "sampler": settings.sampler,
-            "trials": settings.trials, "timeout": settings.timeout, "seed": settings.seed,
+            "trials": settings.trials, "timeout": settings.timeout, "time_budget": settings.time_budget,
+            "seed": settings.seed,
             "plugins": list(settings.plugins), "exclude": list(settings.exclude), "ensemble": settings.ensemble,
             **({"folds_sha256": folds_sha256} if folds_sha256 else {}),
         },

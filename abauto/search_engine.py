@@ -32,9 +32,9 @@ from abauto.errors import DataError
 from abauto.folds import FoldJob, features, folds_fingerprint, inner_rows, outer_splits, take
 from abauto.labels import EncodedTargetClassifier, encode
 from abauto.objective import Objective, evaluate
-from abauto.plugin import Kind
 from abauto.registry import Registry, load_registry
 from abauto.runfolder import RunFolder, check_same_search, guard, search_identity, show_url
+from abauto.schedule import Schedule, TimePlan, coverage_note, sufficient_budget
 from abauto.scoring import Scorer
 from abauto.settings import SearchSettings
 from abauto.space import DataShape, PipelineSpace
@@ -45,26 +45,12 @@ __all__ = ["SearchSettings", "SearchResult", "search", "work", "run_fold", "oute
 
 
 def seed_families(study: optuna.Study, space: PipelineSpace, settings: SearchSettings, n_rows: int) -> None:
-    """A new study first tries every classifier family once, from its defaults
-    (:meth:`PipelineSpace.first_params`), in registry order with ensembles last: each family
-    gets an outer score in every fold and the sampler starts from all of them. Only when the
-    budget leaves the sampler as many trials again (else the first families would take the
-    whole budget). Under a time budget, families without defaults (the ensembles, whose members
-    are sampled) are left to the sampler: a random ensemble can take the whole budget.
-    A resumed study gets the first trials it has not run or queued yet.
-    ``n_rows``: the size of an inner training part."""
-    if settings.sampler == "grid" or "classifier" in settings.fixed:
-        return
-    plugins = sorted(space.choices[Kind.CLASSIFIER], key=lambda p: p.ensemble)
-    if len(plugins) < 2 or 2 * len(plugins) > settings.trials:
-        return
-    # An enqueued trial keeps its fixed_params once run; its params lack the one-choice slots.
-    known = [t.system_attrs.get("fixed_params") or t.params for t in study.get_trials(deepcopy=False)]
-    for p in plugins:
-        if p.defaults or settings.timeout is None:
-            first = space.first_params(p.name, settings.seed, n_rows)
-            if not any(all(k.get(name) == value for name, value in first.items()) for k in known):
-                study.enqueue_trial(first)
+    """Enqueue the opening of a study's schedule (:mod:`abauto.schedule`): every classifier
+    family once from its defaults (:meth:`PipelineSpace.first_params`), single models in registry
+    order (cheapest first), ensembles last, within the trial budget. A resumed study gets the
+    trials of that round it has not run or queued yet. ``n_rows``: the size of an inner training
+    part."""
+    Schedule(space, settings, n_rows).opening(study)
 
 
 def best_per_family(study: optuna.Study) -> dict[str, optuna.trial.FrozenTrial]:
@@ -78,25 +64,43 @@ def best_per_family(study: optuna.Study) -> dict[str, optuna.trial.FrozenTrial]:
 
 def run_fold(job: FoldJob, space: PipelineSpace, X, y, settings: SearchSettings,
              callback: Callable | None = None, owns_storage: bool = True,
-             groups: np.ndarray | None = None, sampler_factory: SamplerFactory = make_sampler) -> dict[str, Any]:
+             groups: np.ndarray | None = None, sampler_factory: SamplerFactory = make_sampler,
+             plan: TimePlan | None = None, position: int = 0) -> dict[str, Any]:
     """Run (or resume) one study, then score every family's best trial on the outer test part.
-    Plugins are fitted on the codes of the labels ``y`` (:func:`abauto.labels.encode`); the
-    outer-fold predictions are returned as labels."""
+
+    The study follows its :class:`abauto.schedule.Schedule` of families; under a whole-search
+    time budget (``plan``; ``position``: where this study is in the order studies start) it gets
+    its share of the time left and stops starting trials when the rest would not cover its refits
+    and the final fit. Plugins are fitted on the codes of the labels ``y``
+    (:func:`abauto.labels.encode`); the outer-fold predictions are returned as labels."""
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # failures are recorded in the leaderboard
+    if plan is not None and plan.left() <= plan.margin:  # the time budget is spent: not even opened
+        return {"name": job.name, "fold": job.index, "families": {}, "best_family": None}
     classes, y = encode(y)
     study, persist = open_study(job.name, settings, job.offset, sampler_factory=sampler_factory), None
+    schedule = Schedule(space, settings, inner_rows(job, settings))
     if owns_storage:  # seeded here: search() seeds shared studies before workers join
         study, persist = in_memory(study)
-        seed_families(study, space, settings, inner_rows(job, settings))
+        schedule.opening(study)
     # One BLAS/OpenMP thread per fit: on small data, thread pools cost more than they give
     # (a boosting fit went from 34 s to 0.7 s on a busy 2-core machine); parallelism comes from
     # running studies side by side (--n-jobs).
     with threadpool_limits(1), warnings.catch_warnings():
         for category in (ConvergenceWarning, UserWarning, FutureWarning, RuntimeWarning):
             warnings.simplefilter("ignore", category)
-        deadline = time.monotonic() + settings.timeout if settings.timeout else None
-        with closing(Objective(space, X, y, job.train, settings, groups, not owns_storage, deadline)) as objective:
-            run_budget(study, objective, settings, callback, shared=not owns_storage, persist=persist)
+        timeout = time.monotonic() + settings.timeout if settings.timeout else None
+        clock = plan and plan.clock(position, len(job.train), inner_rows(job, settings), len(y),
+                                    job.test is not None, settings.metric, settings.timeout)
+
+        def next_trial(study: optuna.Study) -> bool:
+            schedule.enqueue(study)
+            if clock is None:
+                return True
+            objective.deadline = min(d for d in (timeout, clock.trials_deadline(study)) if d is not None)
+            return time.monotonic() < objective.deadline
+
+        with closing(Objective(space, X, y, job.train, settings, groups, not owns_storage, timeout)) as objective:
+            run_budget(study, objective, settings, callback, shared=not owns_storage, persist=persist, plan=next_trial)
         outcome = _score_families(job, study, space, X, y, settings, objective)
     if "y_pred" in outcome:
         outcome["y_pred"] = classes[outcome["y_pred"]].tolist()
@@ -220,10 +224,11 @@ def ensemble_model(space: PipelineSpace, chosen: dict, settings: SearchSettings)
 
 
 def work(dataset: Dataset, settings: SearchSettings, registry: Registry | None = None,
-         folds_sha256: str | None = None) -> None:
+         folds_sha256: str | None = None, ends: float | None = None) -> None:
     """Join a running search as one more worker: run trials of each of its studies, in the
     coordinator's order, until every budget is spent. Data and settings must be the search's:
-    ``folds_sha256`` (recorded by the search) refuses data that gives other outer folds."""
+    ``folds_sha256`` (recorded by the search) refuses data that gives other outer folds;
+    ``ends`` (``time.time()``, recorded by a search with a time budget): start no trial after it."""
     settings.validate()
     space = PipelineSpace(registry or load_registry(), DataShape.of(dataset), settings.plugins, settings.exclude,
                           settings.max_costly_rows, dict(settings.fixed))
@@ -233,14 +238,34 @@ def work(dataset: Dataset, settings: SearchSettings, registry: Registry | None =
                         "reordered file?); give the search's data file with --data")
     X, (_, y) = features(dataset), encode(dataset.y)  # the codes run_fold fits on
     salt = 100_000 + os.getpid() % 100_000  # workers must not propose each other's trials
+    deadline = None if ends is None else time.monotonic() + ends - time.time()
     for job in jobs:
         study = open_study(job.name, settings, salt + job.offset)
+        schedule = Schedule(space, settings, inner_rows(job, settings))
+
+        def next_trial(study: optuna.Study, schedule=schedule) -> bool:
+            schedule.enqueue(study)
+            return deadline is None or time.monotonic() < deadline
+
         with threadpool_limits(1), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             # no OOF library here: the coordinator recomputes what its ensemble needs
-            with closing(Objective(space, X, y, job.train, replace(settings, ensemble=False),
-                                   dataset.groups)) as objective:
-                run_budget(study, objective, settings, shared=True)
+            with closing(Objective(space, X, y, job.train, replace(settings, ensemble=False), dataset.groups,
+                                   deadline=deadline)) as objective:
+                run_budget(study, objective, settings, shared=True, plan=next_trial)
+
+
+def _time_note(space: PipelineSpace, settings: SearchSettings, outcomes: list[dict], studies, lanes: int) -> str | None:
+    """Under a time budget: which families missed outer folds, and about what budget would do."""
+    folds = [o for o in outcomes if o["fold"] is not None]
+    fams = Schedule(space, settings, 1).families or sorted({f for o in folds for f in o["families"]})
+    short = [f for f in fams if sum(1 for o in folds if "scores" in o["families"].get(f, {})) < len(folds)]
+    if not short:
+        return None
+    need = sufficient_budget(studies, lanes, settings.metric, settings.inner_folds)
+    more = f"about --time-budget {max(need, settings.time_budget * 1.5):.0f} or more" if need else "a larger --time-budget"
+    return (f"--time-budget {settings.time_budget:g} s left {len(short)} of {len(fams)} families without a score on "
+            f"every outer fold ({', '.join(short)}); {more} would give every family two trials per study")
 
 
 def default_run_dir(dataset: Dataset) -> Path:
@@ -266,7 +291,7 @@ class SearchResult:
 def search(dataset: Dataset | str | Path, settings: SearchSettings | None = None, run_dir: str | Path | None = None,
            registry: Registry | None = None, progress: Callable[[str, optuna.trial.FrozenTrial], None] | None = None,
            command: str = "", inputs: dict | None = None,
-           sampler_factory: SamplerFactory = make_sampler) -> SearchResult:
+           sampler_factory: SamplerFactory = make_sampler, started: float | None = None) -> SearchResult:
     """Run the nested cross-validated search and write the run folder.
 
     ``dataset`` is a :class:`abauto.data.Dataset` or the path of a table. Running again on the
@@ -280,9 +305,13 @@ def search(dataset: Dataset | str | Path, settings: SearchSettings | None = None
     ``sqlite:///<run_dir>/study.db``. ``progress(study_name, trial)`` is called after every
     trial when ``n_jobs == 1``. ``sampler_factory(settings, offset)`` makes each study's Optuna
     sampler (default :func:`abauto.studies.make_sampler`; benchmarks pass their own).
+
+    ``settings.time_budget`` bounds the whole search (every study, the refits and the final fit)
+    from ``started`` (a ``time.monotonic()``; default: when this is called).
     """
     from abauto.data import load_dataset
 
+    began = time.monotonic() if started is None else started
     if not isinstance(dataset, Dataset):
         dataset = load_dataset(dataset)
     settings = (settings or SearchSettings()).validate()
@@ -290,6 +319,7 @@ def search(dataset: Dataset | str | Path, settings: SearchSettings | None = None
     space = PipelineSpace(registry, DataShape.of(dataset), settings.plugins, settings.exclude,
                           settings.max_costly_rows, dict(settings.fixed))
     jobs, notes = outer_splits(dataset, settings)
+    notes += [n for n in [coverage_note(space, settings)] if n]
     Scorer(settings.metric).check_task(np.unique(encode(dataset.y)[1]))  # unknown or unfit for the codes the studies score: fail before any work
     sampler_factory(settings, 0)  # an unusable sampler setting fails before any work
     optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -302,12 +332,12 @@ def search(dataset: Dataset | str | Path, settings: SearchSettings | None = None
             (search_lock(shared, settings.study_name) if shared else nullcontext()), \
             guard(folder.path, shared or folder.study_db):
         return _search_in(folder, identity, dataset, settings, space, jobs, notes, progress, command, inputs,
-                          sampler_factory)
+                          sampler_factory, began)
 
 
 def _search_in(folder: RunFolder, identity: dict, dataset: Dataset, settings: SearchSettings, space: PipelineSpace,
                jobs: list, notes: list[str], progress: Callable | None, command: str, inputs: dict | None,
-               sampler_factory: SamplerFactory) -> SearchResult:
+               sampler_factory: SamplerFactory, began: float) -> SearchResult:
     """:func:`search` once it holds the run folder: run the studies and write the results."""
     from abauto import leaderboard as lb
     from abauto.model import save_model
@@ -325,6 +355,9 @@ def _search_in(folder: RunFolder, identity: dict, dataset: Dataset, settings: Se
         folder.write_meta(meta)
     X, y = features(dataset), dataset.y
     storage = make_storage(settings.storage)  # create the tables once, before parallel workers race to
+    lanes = 1 if settings.n_jobs == 1 or len(jobs) == 1 else settings.n_jobs
+    plan = TimePlan.start(settings.time_budget, len(jobs), lanes, began) if settings.time_budget else None
+    ends = {} if plan is None else {"ends": time.time() + plan.left()}  # when workers must stop (wall clock)
     for j in jobs:  # studies exist, seeded, before any worker joins (abauto worker reads "abauto")
         study = open_study(j.name, settings, j.offset, storage, sampler_factory)
         if not owns_storage:
@@ -332,34 +365,39 @@ def _search_in(folder: RunFolder, identity: dict, dataset: Dataset, settings: Se
                 check_same_search(f"{show_url(settings.storage)} study {j.name}", study.user_attrs["abauto"],
                                   identity, settings.trials, "use another --study-name")
             seed_families(study, space, settings, inner_rows(j, settings))
-        study.set_user_attr("abauto", meta)
+        study.set_user_attr("abauto", {**meta, **ends})
+    if settings.time_budget:  # what writing the results imports is imported before the time is shared out
+        import jsonschema  # noqa: F401
+        import skops.io  # noqa: F401
     if not owns_storage:  # once its study name is known to hold this search
         folder.write_meta(meta)
     t0 = time.perf_counter()
-    if settings.n_jobs == 1 or len(jobs) == 1:
+    if lanes == 1:
         outcomes = [run_fold(j, space, X, y, settings, (lambda s, t, n=j.name: progress(n, t)) if progress else None,
-                             owns_storage, dataset.groups, sampler_factory) for j in jobs]
+                             owns_storage, dataset.groups, sampler_factory, plan, i) for i, j in enumerate(jobs)]
     else:
         # Longest first: the final study (all rows) is the largest, so it starts at once instead
         # of running alone at the end while the other workers idle.
         order = [jobs[-1], *jobs[:-1]]
         with watch(settings.storage, [j.name for j in jobs], progress):
             done = Parallel(n_jobs=settings.n_jobs, backend="loky")(
-                delayed(run_fold)(j, space, X, y, settings, None, owns_storage, dataset.groups, sampler_factory)
-                for j in order)
+                delayed(run_fold)(j, space, X, y, settings, None, owns_storage, dataset.groups, sampler_factory,
+                                  plan, i)
+                for i, j in enumerate(order))
         outcomes = [*done[1:], done[0]]
     wall = time.perf_counter() - t0
     studies = [optuna.load_study(study_name=j.name, storage=storage) for j in jobs]
-    final_study = studies[-1]
+    if plan is not None:
+        notes += [n for n in [_time_note(space, settings, outcomes, studies, lanes)] if n]
     board = lb.build(dataset, settings, outcomes, studies,
                      notes=notes + dataset.notes, wall_seconds=wall, command=meta["commands"][0],
                      folds_sha256=folds_fingerprint(jobs, y), resumed=meta["commands"][1:])
     pipeline = None
-    if board["final"] is not None:
+    if board["final"] is not None:  # the final study's best trial of a family with a leaderboard row
         if board["final"]["family"] == ensemble.FAMILY:
             model = ensemble_model(space, outcomes[-1]["ensemble"], settings)
         else:
-            model = space.build(space.replay(final_study.best_trial.params), random_state=settings.seed,
+            model = space.build(space.replay(board["final"]["params"]), random_state=settings.seed,
                                 probability=True)
         # fitted on the label codes, as in the studies; predicts the user's labels
         pipeline = EncodedTargetClassifier(model)

@@ -17,12 +17,17 @@ SAMPLERS = ("tpe", "random", "grid")
 OUTER_EXPECTED = "expected kfold:K (K >= 2) or holdout:FRACTION (0 < FRACTION < 1)"
 
 
+DEFAULT_TRIALS = 60
+UNLIMITED_TRIALS = 1_000_000  # a time budget without --trials: the time decides
+
+
 @dataclass
 class SearchSettings:
     """Everything that defines a search besides the data; mirrors ``abauto search`` options."""
 
-    trials: int = 60
+    trials: int | None = None             # per study; None: 60, or no cap under a time_budget alone
     timeout: float | None = None          # seconds per study (outer fold); None = trial budget only
+    time_budget: float | None = None      # seconds for the whole search (studies, refits, final fit)
     outer: str = "kfold:5"                # "kfold:K" or "holdout:FRACTION"
     inner_folds: int = 5
     metric: str = "balanced_accuracy"
@@ -40,6 +45,10 @@ class SearchSettings:
     trial_timeout: float | None = None    # seconds; the trial runs in a forked child that is killed
     memory_limit: str | int | None = None # e.g. "4G": address-space cap of that child
     ensemble: bool = True                 # greedy ensemble selection over each study's best trials
+
+    def __post_init__(self) -> None:
+        if self.trials is None:
+            self.trials = DEFAULT_TRIALS if self.time_budget is None else UNLIMITED_TRIALS
 
     def metrics(self) -> list[str]:
         return list(dict.fromkeys([self.metric, *REPORTED]))
@@ -73,7 +82,7 @@ class SearchSettings:
             raise bad("seed", "an integer")
         if not _is_int(self.n_jobs) or not (self.n_jobs >= 1 or self.n_jobs == -1):
             raise bad("n_jobs", "an integer >= 1, or -1 for one process per CPU core")
-        for key in ("timeout", "trial_timeout"):
+        for key in ("timeout", "time_budget", "trial_timeout"):
             value = getattr(self, key)
             if value is not None and not (_is_number(value) and 0 < value < math.inf):
                 raise bad(key, "a number of seconds > 0 (or no limit: leave it out)")
@@ -121,7 +130,7 @@ class SearchSettings:
 
 # The command-line option of each setting (a config file names the keys themselves).
 OPTIONS: dict[str, str] = {
-    "trials": "--trials", "timeout": "--timeout", "outer": "--outer", "inner_folds": "--inner-folds",
+    "trials": "--trials", "timeout": "--timeout", "time_budget": "--time-budget", "outer": "--outer", "inner_folds": "--inner-folds",
     "metric": "--metric", "sampler": "--sampler", "grid": "--grid", "seed": "--seed", "n_jobs": "--n-jobs",
     "plugins": "--plugins", "exclude": "--exclude", "storage": "--storage", "study_name": "--study-name",
     "trial_timeout": "--trial-timeout", "memory_limit": "--memory-limit",

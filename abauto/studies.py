@@ -186,11 +186,33 @@ def make_sampler(settings: SearchSettings, offset: int) -> optuna.samplers.BaseS
 SamplerFactory = Callable[[SearchSettings, int], optuna.samplers.BaseSampler]
 
 
+def trial_family(t: optuna.trial.FrozenTrial) -> str | None:
+    """The classifier family a trial tried: its ``classifier`` parameter (or, with one family or a
+    fixed classifier, the family the objective recorded)."""
+    return t.params.get("classifier") or t.user_attrs.get("family")
+
+
+class FirstTrialsPruner(optuna.pruners.BasePruner):
+    """``pruner``, except that a trial of a classifier family with no complete trial yet is never
+    pruned: a family whose trials were all pruned would have no leaderboard row."""
+
+    def __init__(self, pruner: optuna.pruners.BasePruner):
+        self.pruner = pruner
+
+    def prune(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> bool:
+        fam = trial_family(trial)
+        done = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+        if fam is not None and not any(trial_family(t) == fam for t in done):
+            return False
+        return self.pruner.prune(study, trial)
+
+
 def open_study(name: str, settings: SearchSettings, offset: int,
                storage: optuna.storages.BaseStorage | None = None,
                sampler_factory: SamplerFactory = make_sampler) -> optuna.Study:
     """Create or load study ``name`` with the sampler ``sampler_factory(settings, offset)``."""
-    pruner = optuna.pruners.MedianPruner(n_startup_trials=8, n_warmup_steps=1) if settings.prune else optuna.pruners.NopPruner()
+    pruner = (FirstTrialsPruner(optuna.pruners.MedianPruner(n_startup_trials=8, n_warmup_steps=1))
+              if settings.prune else optuna.pruners.NopPruner())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return optuna.create_study(study_name=name, storage=storage or make_storage(settings.storage),
@@ -262,9 +284,12 @@ def fail_dead_workers(study: optuna.Study) -> int:
 
 
 def optimize(study: optuna.Study, objective: Callable, settings: SearchSettings, callback: Callable | None = None,
-             shared: bool = True, persist: Callable | None = None) -> None:
+             shared: bool = True, persist: Callable | None = None,
+             plan: Callable[[optuna.Study], bool] | None = None) -> None:
     """Run trials until the study's budget is spent, counting what other workers finished too
-    when the study is ``shared`` (unshared, ``n_trials`` alone keeps the budget)."""
+    when the study is ``shared`` (unshared, ``n_trials`` alone keeps the budget). ``plan(study)``
+    runs before the first trial and after each one: it may enqueue the next trial, and returns
+    False when no trial may start any more (a time budget)."""
 
     def budget(study: optuna.Study, trial) -> None:
         if persist:
@@ -273,16 +298,18 @@ def optimize(study: optuna.Study, objective: Callable, settings: SearchSettings,
             callback(study, trial)
         if "over_budget" in trial.user_attrs or (shared and taken(study) >= settings.trials):
             study.stop()  # places held by other workers' running trials are not ours to ask for
+        elif plan and not plan(study):
+            study.stop()
 
     remaining = settings.trials - spent(study)
-    if remaining > 0:
+    if remaining > 0 and (plan is None or plan(study)):
         study.optimize(objective, n_trials=remaining, timeout=settings.timeout, catch=(Exception,),
                        callbacks=[budget], gc_after_trial=False)
 
 
 def run_budget(study: optuna.Study, objective: Callable, settings: SearchSettings,
                callback: Callable | None = None, shared: bool = False, poll: float = 1.0,
-               persist: Callable | None = None) -> None:
+               persist: Callable | None = None, plan: Callable[[optuna.Study], bool] | None = None) -> None:
     """Run trials until the budget is spent. On a shared storage, also wait for the other workers'
     running trials; a worker that died is noticed by its stale heartbeat (journal file: by its
     process id), its trial failed and retried here. While every place in the budget is taken, wait
@@ -305,8 +332,8 @@ def run_budget(study: optuna.Study, objective: Callable, settings: SearchSetting
             if done + running >= settings.trials:
                 time.sleep(poll)
                 continue
-        optimize(study, objective, settings, callback, shared, persist)
-        if not shared:
+        optimize(study, objective, settings, callback, shared, persist, plan)
+        if not shared or (plan is not None and not plan(study)):
             return
 
 

@@ -18,6 +18,10 @@ Methods (``--methods``, comma-separated):
 
 - ``abauto-time``   abauto, all plugins, a wall budget of ``--budget`` s per outer fold
                     (SearchSettings(timeout=budget, trials=100000)).
+- ``abauto-budget`` abauto as a user runs it: ``abauto.search`` with one wall budget for the whole
+                    search (``--time-budget`` = ``--budget`` x 5 outer folds: the 5 outer studies, the
+                    final study, every refit and the final fit), n_jobs 1, on the same outer folds;
+                    the score is the leaderboard's selected-per-fold outer score.
 - ``abauto-trials`` abauto, all plugins, ``--trials`` (60) trials per outer fold (issue 4 target b).
 - ``abauto-svm``    abauto restricted to the svm plugin, ``--svm-trials`` (22) trials (issue 4 target a;
                     preprocessing slots are still searched, as ``--plugins svm`` does).
@@ -91,9 +95,9 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "datasets"
-ALL_METHODS = ["abauto-time", "abauto-trials", "abauto-svm", "abauto-svm-gaia", "abauto-svm-rbf", "libsvm-grid",
-               "gaia-grid", "rf", "flaml", "autogluon"]
-PER_FOLD_BUDGET = ("abauto-time", "flaml", "autogluon")  # methods given --budget seconds per outer fold
+ALL_METHODS = ["abauto-time", "abauto-budget", "abauto-trials", "abauto-svm", "abauto-svm-gaia", "abauto-svm-rbf",
+               "libsvm-grid", "gaia-grid", "rf", "flaml", "autogluon"]
+PER_FOLD_BUDGET = ("abauto-time", "abauto-budget", "flaml", "autogluon")  # methods given --budget seconds per outer fold
 RENAMED = {"grid": "libsvm-grid"}  # method names of results saved by earlier versions
 GAIA_CONFIG = REPO / "configs" / "gaia-svm.yaml"
 PREFERRED = ["gtzan_30s", "wine", "iris", "breast_cancer", "penguins", "credit_g", "digits"]
@@ -378,6 +382,45 @@ def run_abauto_time(dataset, splits, args):
     return _abauto(dataset, args, "abauto-time", 100_000, args.budget)
 
 
+def run_abauto_budget(dataset, splits, args):
+    """The whole search under one wall budget of ``--budget`` x OUTER seconds (``--time-budget``)."""
+    import shutil
+
+    import optuna
+    import abauto
+    from abauto.search_engine import SearchSettings
+    from abauto.studies import make_storage
+
+    run_dir = Path(args.out) / "runs" / f"{dataset.name}__abauto-budget"
+    shutil.rmtree(run_dir, ignore_errors=True)
+    budget = args.budget * OUTER
+    t0 = time.monotonic()
+    result = abauto.search(dataset, SearchSettings(time_budget=budget, outer=f"kfold:{OUTER}", inner_folds=INNER,
+                                                   seed=SEED), run_dir=run_dir, started=t0)
+    wall = time.monotonic() - t0
+    board = result.leaderboard
+    storage = make_storage(f"sqlite:///{run_dir / 'study.db'}")
+    fits = 0
+    for name in result.studies:
+        trials_ = optuna.load_study(study_name=name, storage=storage).get_trials(deepcopy=False)
+        fits += sum(len(t.user_attrs["inner_scores"]["balanced_accuracy"]) if "inner_scores" in t.user_attrs
+                    else int(t.state == optuna.trial.TrialState.FAIL) for t in trials_)
+    fits += sum(1 for e in board["entries"] for s in e["outer_scores"] if s is not None) + 1  # refits + final fit
+    from abauto.registry import load_registry
+    from abauto.schedule import families
+    from abauto.space import DataShape, PipelineSpace
+
+    eligible = families(PipelineSpace(load_registry(), DataShape.of(dataset)), SearchSettings(time_budget=budget))
+    covered = sum(1 for e in board["entries"] if None not in e["outer_scores"])
+    detail = [{"best_family": fam} for fam in board["best"]["families"]]
+    detail.append({"wall": wall, "budget": budget, "wall_over_budget": wall / budget, "trials": board["trials"],
+                   "families_on_every_fold": f"{covered}/{len(eligible)}", "notes": board["notes"],
+                   "final": board["final"] and board["final"]["family"]})
+    log(f"  abauto-budget: {wall:.1f} s of {budget:g} s ({wall / budget:.3f}); families on every fold "
+        f"{covered}/{len(eligible)}; {board['trials']['total']} trials")
+    return {"scores": board["best"]["outer_scores"], "fits": fits, "detail": detail}
+
+
 def run_abauto_trials(dataset, splits, args):
     return _abauto(dataset, args, "abauto-trials", args.trials, None)
 
@@ -424,7 +467,7 @@ def run_gaia_grid(dataset, splits, args):
                    plugins=config.pop("plugins", ()), fixed=config.pop("fixed", None), **config)
 
 
-RUNNERS = {"abauto-time": run_abauto_time, "abauto-trials": run_abauto_trials, "abauto-svm": run_abauto_svm,
+RUNNERS = {"abauto-time": run_abauto_time, "abauto-budget": run_abauto_budget, "abauto-trials": run_abauto_trials, "abauto-svm": run_abauto_svm,
            "abauto-svm-gaia": run_abauto_svm_gaia, "abauto-svm-rbf": run_abauto_svm_rbf,
            "libsvm-grid": run_libsvm_grid, "gaia-grid": run_gaia_grid, "rf": run_rf, "flaml": run_flaml,
            "autogluon": run_autogluon}
@@ -435,6 +478,8 @@ RUNNERS = {"abauto-time": run_abauto_time, "abauto-trials": run_abauto_trials, "
 def label(method: str, meta: dict) -> str:
     if method in PER_FOLD_BUDGET:
         return f"{method} ({meta['budget']:g}s/fold)"
+    if method == "abauto-budget":
+        return f"abauto-budget ({meta['budget'] * OUTER:g}s in all)"
     if method == "abauto-trials":
         return f"abauto-trials ({meta['trials']})"
     if method.startswith("abauto-svm"):
