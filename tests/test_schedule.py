@@ -151,7 +151,7 @@ def test_resume_continues_the_schedule(dataset_path, tmp_path):
     assert _stable(boards[0]) == _stable(boards[1])
 
 
-VOLATILE = {"created", "wall_seconds", "fit_seconds", "predict_seconds", "command", "source"}
+VOLATILE = {"created", "wall_seconds", "fit_seconds", "predict_seconds", "command", "resumed", "source"}
 
 
 def _stable(obj):
