@@ -37,7 +37,7 @@ REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "datasets" / "wine.csv"
 PLUGINS = "logreg,gaussian_nb,knn,standard,minmax,pca"
 # Fields that measure time or name the command line: they differ between any two runs.
-TIMING = {"created", "wall_seconds", "fit_seconds", "predict_seconds", "command"}
+TIMING = {"created", "wall_seconds", "fit_seconds", "predict_seconds", "command", "resumed"}
 
 
 def finished_trials(run: Path) -> int:
