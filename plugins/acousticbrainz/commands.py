@@ -58,7 +58,7 @@ def predict_highlevel(models: List[Path], data: Path, output: Optional[Path], n_
                    f"{skipped}", err=True)
         raise typer.Exit(1)
     rate = result["documents"] / result["seconds"] if result["seconds"] else float("nan")
-    typer.echo(f"wrote {result['written']} high-level documents ({len(result['models'])} models: "
+    typer.echo(f"wrote {result['written']} high-level documents ({len(result['models'])} model{'s' if len(result['models']) != 1 else ''}: "
                f"{', '.join(result['models'])}) to {result['output']} ({rate:.0f} documents/s){skipped}")
 
 

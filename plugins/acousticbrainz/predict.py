@@ -58,27 +58,28 @@ class HighlevelModel:
 
 
 def _model_file(path: Path) -> Path:
-    from abauto.model import MODEL_FILE
+    from abauto.runfolder import RunFolder
 
-    return path / MODEL_FILE if path.is_dir() else path
+    return RunFolder(path).model_skops if path.is_dir() else path
 
 
 def load_models(paths: Sequence[Path]) -> list[HighlevelModel]:
     """Load each model with :func:`abauto.model.load_model`; refuse two models of one task."""
     from abauto.model import load_model
+    from abauto.runfolder import RunFolder
 
     models: list[HighlevelModel] = []
     seen: dict[str, Path] = {}
     for given in paths:
         given = Path(given)
-        pipeline, card = load_model(given)
+        file = _model_file(given)
+        pipeline, card = load_model(file)
         if card is None:
             raise DataError(f"{given}: the model card (model-card.json) is needed to read low-level documents")
         name = task_of(card)
         if name in seen:
             raise SettingsError(f"{given}: predicts {name!r} as {seen[name]} does; give one model per task")
         seen[name] = given
-        file = _model_file(given)
         run_dir = file.parent
         info = {"run": run_dir.name, "model": str(file),
                 "sha256": hashlib.sha256(file.read_bytes()).hexdigest(),
@@ -89,7 +90,7 @@ def load_models(paths: Sequence[Path]) -> list[HighlevelModel]:
             info["estimate"] = {"metric": estimate.get("metric"), "outer_mean": estimate.get("outer_mean"),
                                 "outer_std": estimate.get("outer_std")}
         try:
-            info["created"] = json.loads((run_dir / "leaderboard.json").read_text()).get("created")
+            info["created"] = json.loads(RunFolder(run_dir).leaderboard_json.read_text()).get("created")
         except (OSError, ValueError, AttributeError):
             pass
         features = card["features"]
