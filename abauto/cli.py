@@ -8,10 +8,12 @@ traceback unless ``ABAUTO_DEBUG=1``.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shlex
 import sys
+import time
 from pathlib import Path
 from typing import List, Optional
 
@@ -97,9 +99,10 @@ def _settings(config: Optional[Path], **given):
     values = load_config(config) if config else {}
     values.update({k: v for k, v in given.items() if v is not None and v != []})
     try:
-        return SearchSettings(**values)
+        settings = SearchSettings(**values)
     except TypeError as exc:
         raise SettingsError(f"{config}: {exc}") from None
+    return settings.validate()  # every value checked before any data is read
 
 
 @app.command()
@@ -115,17 +118,21 @@ def search(
     join: Optional[Path] = typer.Option(None, "--join", help="Loader option: CSV of per-recording columns by id, for --groups/--id."),
     grid: Optional[List[str]] = typer.Option(None, "--grid", help="Override grid values: PARAM=V1,V2 (repeat)."),
     config: Optional[Path] = typer.Option(None, help="YAML file of search settings (see configs/)."),
-    trials: Optional[int] = typer.Option(None, min=1, help="Trials per study (each outer fold, and the final study). [default: 60]"),
-    timeout: Optional[float] = typer.Option(None, help="Seconds per study; wall-clock budgets are not reproducible."),
+    trials: Optional[int] = typer.Option(None, help="Trials per study (each outer fold, and the final study). [default: 60]"),
+    timeout: Optional[float] = typer.Option(None, help="Seconds of trials per study (refits extra); wall-clock budgets are not reproducible."),
+    time_budget: Optional[float] = typer.Option(None, "--time-budget", metavar="SECONDS",
+                                                help="Seconds for the whole search: every study, the refits and the final fit "
+                                                     "(no trial cap unless --trials is given); not reproducible."),
     outer: Optional[str] = typer.Option(None, help="Outer evaluation: kfold:K or holdout:FRACTION. [default: kfold:5]"),
-    inner_folds: Optional[int] = typer.Option(None, min=2, help="Inner CV folds. [default: 5]"),
+    inner_folds: Optional[int] = typer.Option(None, help="Inner CV folds. [default: 5]"),
     metric: Optional[str] = typer.Option(None, help="Any scikit-learn scorer name. [default: balanced_accuracy]"),
     sampler: Optional[str] = typer.Option(None, help="tpe, random or grid. [default: tpe]"),
     plugins_: Optional[List[str]] = typer.Option(None, "--plugins", help="Only these plugins (comma-separated)."),
     exclude: Optional[List[str]] = typer.Option(None, help="Never these plugins (comma-separated)."),
     seed: Optional[int] = typer.Option(None, help="Seed for folds, samplers and estimators. [default: 0]"),
-    n_jobs: Optional[int] = typer.Option(None, "--n-jobs", help="Studies run in parallel processes. [default: 1]"),
+    n_jobs: Optional[int] = typer.Option(None, "--n-jobs", help="Studies run in parallel processes; -1 = one per CPU core. [default: 1]"),
     no_prune: bool = typer.Option(False, "--no-prune", help="Never stop a trial early."),
+    no_ensemble: bool = typer.Option(False, "--no-ensemble", help="No ensemble selection over each study's best trials."),
     storage: Optional[str] = typer.Option(None, help="Optuna storage URL [default: sqlite in the run folder]."),
     study_name: Optional[str] = typer.Option(None, help="Study name prefix. [default: abauto]"),
     out_dir: Optional[Path] = typer.Option(None, "--out", help="Run folder [default: runs/<dataset>-<time>]."),
@@ -139,15 +146,22 @@ def search(
     """Nested cross-validated Optuna search across plugins and hyperparameters.
 
     Running again with the same --out (or --resume RUN_DIR) continues the search: finished trials
-    count toward the budget, trials a killed run left unfinished are retried."""
+    count toward the budget, trials a killed run left unfinished are retried. A run folder holds
+    one search: other data or settings, or a search still running there, are refused."""
     from abauto.cli_render import leaderboard_table
     from abauto.config import grid_override
+    from abauto import search_engine as engine
+    from abauto.schedule import coverage_note
+    from abauto.runfolder import RunFolder
     from abauto.search_engine import default_run_dir, outer_splits, search as run_search
+    from abauto.space import DataShape, PipelineSpace
 
-    given = dict(trials=trials, timeout=timeout, outer=outer, inner_folds=inner_folds,
+    started = time.monotonic()  # a --time-budget counts from here
+    given = dict(trials=trials, timeout=timeout, time_budget=time_budget, outer=outer, inner_folds=inner_folds,
                  metric=metric, sampler=sampler, plugins=_split(plugins_) or None,
                  exclude=_split(exclude) or None, seed=seed, n_jobs=n_jobs,
-                 prune=False if no_prune else None, storage=storage, study_name=study_name,
+                 prune=False if no_prune else None, ensemble=False if no_ensemble else None,
+                 storage=storage, study_name=study_name,
                  grid=grid_override(config, grid), trial_timeout=trial_timeout, memory_limit=memory_limit)
     if resume is not None:
         inputs, base = _previous_run(resume)
@@ -162,16 +176,23 @@ def search(
         settings = _settings(config, **given)
     dataset = _load_inputs(inputs)
     jobs, _ = outer_splits(dataset, settings)
-    total = settings.trials * len(jobs)
+    total = None if settings.time_budget else settings.trials * len(jobs)
     show = not quiet and not as_json
     for note in dataset.notes:
         if show:
             err.print(f"[yellow]note:[/yellow] {note}", highlight=False)
+    registry = engine.load_registry()
+    warning = coverage_note(PipelineSpace(registry, DataShape.of(dataset), settings.plugins, settings.exclude,
+                                          settings.max_costly_rows, dict(settings.fixed)), settings)
+    if warning and show:  # --json: in the leaderboard's notes only
+        err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
     command = "abauto " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     out_dir = out_dir or default_run_dir(dataset)  # named here so that Ctrl-C can say what to resume
+    ends = started + settings.time_budget if settings.time_budget else None
     try:
-        with _progress(show, total) as on_trial:
-            result = run_search(dataset, settings, run_dir=out_dir, progress=on_trial, command=command, inputs=inputs)
+        with _progress(show, total, ends) as on_trial:
+            result = run_search(dataset, settings, run_dir=out_dir, registry=registry, progress=on_trial,
+                                command=command, inputs=inputs, started=started)
     except KeyboardInterrupt:
         # (typer turns a KeyboardInterrupt into exit 130 without a word, so main() never sees it)
         resume_hint = f"; continue with: abauto search --resume {shlex.quote(str(out_dir))}"
@@ -188,13 +209,56 @@ def search(
     elif show:
         out.print(leaderboard_table(board))
         best = board["best"]
-        out.print(f"outer {board['protocol']['metric']}: [bold]{best['outer_mean']:.4f} ± {best['outer_std']:.4f}[/bold]"
+        score = "-" if best["outer_mean"] is None else f"[bold]{best['outer_mean']:.4f} ± {best['outer_std']:.4f}[/bold]"
+        out.print(f"outer {board['protocol']['metric']}: {score}"
                   f" ({board['protocol']['outer']}, {board['protocol']['outer_folds']} outer fold(s))  run folder: {result.run_dir}",
                   highlight=False)
-    if board["final"] is None:
-        err.print(f"abauto: error: every trial failed ({len(board['failures'])} failures); see {result.run_dir}/leaderboard.json",
-                  highlight=False)
-        raise typer.Exit(1)
+        if board["final"]:
+            out.print(_final_line(board), highlight=False)
+    failed = _failed_studies(board, result.studies)
+    if failed:
+        why = "; ".join(f"{', '.join(names)}: {reason}" for reason, names in failed.items())
+        where = RunFolder(result.run_dir).leaderboard_json
+        if len([n for names in failed.values() for n in names]) == len(result.studies):
+            print(f"abauto: error: no study completed a trial, so there are no scores and no model ({why}); "
+                  f"see 'failures' in {where}", file=sys.stderr)
+            raise typer.Exit(1)
+        if board["final"] is None:
+            print(f"abauto: error: the final study completed no trial, so no final model was saved ({why}); "
+                  f"the outer folds' results are in {where}", file=sys.stderr)
+            raise typer.Exit(1)
+        if not quiet:
+            print(f"abauto: warning: some outer folds have no score ({why}); see 'failures' in {where}", file=sys.stderr)
+
+
+def _failed_studies(board: dict, studies: list[str]) -> dict[str, list[str]]:
+    """The studies that completed no trial, by why: ``{first error: [study, ...]}`` (the first
+    recorded failure of each study, from the leaderboard's ``failures``). ``studies``: the names
+    of the outer folds' studies in order, then the final study's."""
+    completed = [f is not None for f in board["best"]["families"]] + [board["final"] is not None]
+    first: dict[str, str] = {}
+    for f in board["failures"]:
+        first.setdefault(f["study"], f"{f['error']} (plugin {f['plugin']})")
+    by_reason: dict[str, list[str]] = {}
+    for name, done in zip(studies, completed):
+        if not done:
+            timeout, budget = board["protocol"]["timeout"], board["protocol"].get("time_budget")
+            option, seconds = ("--time-budget", budget) if budget else ("--timeout", timeout)
+            reason = first.get(name, f"no trial finished within {option} {seconds:g} s and none failed; raise {option}"
+                               if seconds else "no trial finished and none failed")
+            by_reason.setdefault(reason, []).append(name)
+    return by_reason
+
+
+def _final_line(board: dict) -> str:
+    """The saved model: family, pipeline, its inner score, and its family's outer score."""
+    final, metric = board["final"], board["protocol"]["metric"]
+    entry = next((e for e in board["entries"] if e["family"] == final["family"]), None)
+    outer = ("no outer score" if entry is None or entry["outer_mean"] is None else
+             f"{final['family']} outer {entry['outer_mean']:.4f} ± {entry['outer_std']:.4f} (rank {entry['rank']})")
+    pipeline = " > ".join(s["plugin"] for s in final["pipeline"])
+    return (f"saved model: {final['family']} ({pipeline}), inner {metric} {final['inner_mean']:.4f} ± "
+            f"{final['inner_std']:.4f}; {outer}")
 
 
 def _load_inputs(inputs: dict):
@@ -207,14 +271,10 @@ def _load_inputs(inputs: dict):
 
 
 def _previous_run(run_dir: Path) -> tuple[dict, dict]:
-    meta_path = run_dir / "run.json"
-    try:
-        meta = json.loads(meta_path.read_text())
-        return meta["inputs"], meta["settings"]
-    except FileNotFoundError:
-        raise SettingsError(f"{meta_path}: no such file; is {run_dir} an abauto run folder?") from None
-    except (ValueError, KeyError, TypeError):
-        raise SettingsError(f"{meta_path}: not a valid run description") from None
+    from abauto.runfolder import RunFolder
+
+    meta = RunFolder(run_dir).read_meta()
+    return meta["inputs"], meta["settings"]
 
 
 @app.command()
@@ -232,24 +292,34 @@ def worker(
     meta = find_search(storage, study_name, wait)
     inputs = {**meta["inputs"], **({"data": str(data)} if data else {})}
     settings = SearchSettings(**{**meta["settings"], "storage": storage, "n_jobs": 1})
-    work(_load_inputs(inputs), settings, folds_sha256=meta.get("folds_sha256"))
+    work(_load_inputs(inputs), settings, folds_sha256=meta.get("folds_sha256"), ends=meta.get("ends"))
 
 
 class _progress:
     """A rich progress bar fed by the search's per-trial callback."""
 
-    def __init__(self, show: bool, total: int):
-        self.show, self.total = show, total
+    def __init__(self, show: bool, total: int | None, ends: float | None = None):
+        """``total`` trials (None: unknown, under a time budget); ``ends``: the ``time.monotonic()``
+        the time budget runs out, shown as the time left."""
+        self.show, self.total, self.ends = show, total, ends
         self.done = 0
         self.best: dict[str, float] = {}
 
     def __enter__(self):
         if not self.show:
             return None
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn
+        from rich.text import Text
 
-        self.bar = Progress(TextColumn("[bold]search"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                            TextColumn("{task.description}"), console=err, transient=True)
+        ends = self.ends
+
+        class TimeLeft(ProgressColumn):
+            def render(self, task) -> Text:
+                return Text(f"{max(0.0, ends - time.monotonic()):.0f} s left", style="progress.remaining")
+
+        columns = [TextColumn("[bold]search"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   *([TimeLeft()] if ends is not None else []), TextColumn("{task.description}")]
+        self.bar = Progress(*columns, console=err, transient=True)
         self.task = self.bar.add_task("", total=self.total)
         self.bar.__enter__()
         return self.on_trial
@@ -269,23 +339,29 @@ class _progress:
 
 @app.command()
 def predict(
-    model: Path = typer.Argument(..., help="best_pipeline.skops (or its run folder)."),
-    data: Path = typer.Argument(..., help="Table with the model's feature columns."),
+    models: List[Path] = typer.Argument(..., metavar="MODEL", help="best_pipeline.skops files or their run folders (csv: exactly one)."),
+    data: Path = typer.Argument(..., metavar="DATA", help="Table with the model's feature columns (or an input the --format reads)."),
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="Output CSV [default: stdout]."),
     id_: Optional[List[str]] = typer.Option(None, "--id", help="Columns copied to the output beside predictions."),
     format_: str = typer.Option("csv", "--format", help="csv, or a format a plugin registers (see 'abauto plugins')."),
+    n_jobs: int = typer.Option(1, "--n-jobs", min=1, help="Processes for formats that predict in batches (csv uses one)."),
 ) -> None:
-    """Predict classes and per-class probabilities with a saved model."""
+    """Predict classes and per-class probabilities with saved models (csv: one model)."""
     if format_ != "csv":
         formats = load_registry().predict_formats
         if format_ not in formats:
             raise SettingsError(f"--format {format_!r}: expected {' or '.join(['csv', *formats])}")
-        return formats[format_].item.write(model, data, output)
+        return formats[format_].item.write(list(models), data, output, n_jobs)
+    if len(models) != 1:
+        raise SettingsError(f"--format csv predicts with one model, got {len(models)} ({', '.join(map(str, models))}); "
+                            f"give one MODEL, or a --format that takes several (see 'abauto plugins')")
+    model = models[0]
     from abauto.data import read_table
     from abauto.files import write_text
     from abauto.model import align, load_model, predict_frame
+    from abauto.runfolder import RunFolder
 
-    pipeline, card = load_model(model)
+    pipeline, card = load_model(RunFolder(model).model_skops if model.is_dir() else model)
     frame = read_table(data)
     ids = _split(id_)
     for c in ids:
@@ -296,7 +372,11 @@ def predict(
         result = frame[ids].reset_index(drop=True).join(result)
     text = result.to_csv(index=False)
     if output:
-        write_text(output, text)
+        try:  # atomic: a failed write leaves no partial file
+            write_text(output, text)
+        except OSError as exc:
+            raise SettingsError(f"-o {exc.filename or output}: cannot write the predictions "
+                                f"({exc.strerror or exc}); choose another output path") from None
     else:
         sys.stdout.write(text)
 
@@ -305,11 +385,34 @@ CORE_COMMANDS = tuple(app.registered_commands)  # the commands above, which no p
 load_registry().add_commands(app)
 
 
+# errno -> what to do, for an OSError caused by the user's machine rather than by abauto.
+ENVIRONMENT_ERRORS = {
+    errno.EACCES: "check its permissions or choose another path",
+    errno.EPERM: "check its permissions or choose another path",
+    errno.EROFS: "choose a path on a writable file system",
+    errno.ENOSPC: "free some disk space or choose another path",
+    errno.EDQUOT: "free some disk space or choose another path",
+    errno.ENAMETOOLONG: "choose a shorter path",
+    errno.ENOTDIR: "check the path: a part of it is a file, not a folder",
+    errno.EISDIR: "check the path: it is a folder, not a file",
+}
+
+
+def _environment_message(exc: OSError) -> str:
+    """``PATH: reason; what to do`` for an OSError of :data:`ENVIRONMENT_ERRORS`."""
+    reason = exc.strerror or os.strerror(exc.errno)
+    paths = [str(p) for p in (exc.filename, exc.filename2) if p is not None]
+    where = " -> ".join(paths) + ": " if paths else ""
+    return f"{where}{reason.lower()}; {ENVIRONMENT_ERRORS[exc.errno]}"
+
+
 def main(argv: Optional[list[str]] = None) -> None:
-    """Entry point: run the app and turn every exception into one line and an exit code."""
+    """Entry point: run the app and turn every exception into one line and an exit code: 2 for
+    an error the user can fix (:class:`AbautoError`, or an ``OSError`` of the machine: permission
+    denied, disk full, read-only file system, name too long), 1 for anything else (our bug)."""
     try:
         app(args=argv, prog_name="abauto")  # usage errors: click prints them and exits 2
-    except (AbautoError, ValueError) as exc:
+    except AbautoError as exc:
         if os.environ.get("ABAUTO_DEBUG"):
             raise
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -321,6 +424,9 @@ def main(argv: Optional[list[str]] = None) -> None:
     except Exception as exc:  # anything else is our bug: still one line, exit 1
         if os.environ.get("ABAUTO_DEBUG"):
             raise
+        if isinstance(exc, OSError) and exc.errno in ENVIRONMENT_ERRORS:
+            print(f"abauto: error: {_environment_message(exc)}", file=sys.stderr)
+            sys.exit(2)
         print(f"abauto: internal error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} "
               f"(ABAUTO_DEBUG=1 shows the traceback)", file=sys.stderr)
         sys.exit(1)

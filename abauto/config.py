@@ -27,7 +27,8 @@ from abauto.errors import SettingsError
 
 
 def load_config(path: str | Path) -> dict:
-    """Read a YAML config and check its keys; errors name the file and the key."""
+    """Read a YAML config and check its keys and values (:meth:`SearchSettings.validate`);
+    errors name the file and the key."""
     from abauto.settings import SearchSettings
 
     path = Path(path)
@@ -49,6 +50,7 @@ def load_config(path: str | Path) -> dict:
     for key in ("fixed", "grid"):
         if values.get(key) is not None and not isinstance(values[key], dict):
             raise SettingsError(f"{path}: {key!r} must be a mapping")
+    SearchSettings(**values).validate(source=str(path), partial=True)  # options given beside it may complete it
     return values
 
 

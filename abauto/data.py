@@ -21,7 +21,7 @@ import pandas as pd
 from pandas.io.parsers.readers import STR_NA_VALUES  # read_csv's default na_values
 
 from abauto.errors import DataError
-from abauto.extensions import NOT_FEATURES
+from abauto.extensions import NOT_FEATURES, TASK
 from abauto.leakage import inspect_columns
 
 if TYPE_CHECKING:
@@ -48,6 +48,7 @@ class Dataset:
     ids: pd.DataFrame | None = None
     categorical: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    task: str | None = None  # what the labels mean, when a loader says (abauto.extensions.TASK)
 
     @property
     def numeric(self) -> list[str]:
@@ -71,6 +72,7 @@ class Dataset:
             "target": self.target,
             "classes": self.classes,
             "missing_fraction": round(self.missing_fraction, 6),
+            **({"task": self.task} if self.task else {}),
         }
 
 
@@ -573,8 +575,10 @@ def load_dataset(path: str | Path, target: str | None = None, drop: Sequence[str
         raise DataError(f"{path}: option {_flag(unknown[0])} does not apply to {loader.description or loader.name} "
                         f"input (it takes: {takes})")
     frame = loader.load(path, **options)
-    return dataset_from_frame(frame, path, target=target, drop=drop, ids=ids, groups=groups,
-                              name=path.name.split(".")[0] or "dataset")
+    dataset = dataset_from_frame(frame, path, target=target, drop=drop, ids=ids, groups=groups,
+                                 name=path.name.split(".")[0] or "dataset")
+    dataset.task = frame.attrs.get(TASK)
+    return dataset
 
 
 def _flag(option: str) -> str:

@@ -18,6 +18,18 @@ NOT_FEATURES = "abauto_not_features"
 ``--groups`` or ``--id`` but are never features (e.g. columns joined from a side file). A parquet
 table lists there the columns its ``abauto.roles`` metadata names (:func:`abauto.data.write_parquet`)."""
 
+TASK = "abauto_task"
+"""Key of ``DataFrame.attrs`` where a loader names the task its labels define (e.g. the
+``className`` of a ground-truth file, ``"genre_rosamerica"``), when the label column's name may
+not say it. abauto records it as ``dataset.task`` in leaderboard.json and model-card.json, where
+prediction formats find it (:func:`task_of`)."""
+
+
+def task_of(card: dict) -> str:
+    """The task a model predicts, from its model card: the loader's recorded ``dataset.task``,
+    else the name of the label column it was trained on."""
+    return str((card.get("dataset") or {}).get("task") or card["target"])
+
 
 @dataclass(frozen=True)
 class Loader:
@@ -62,18 +74,21 @@ class Loader:
 
 @dataclass(frozen=True)
 class PredictFormat:
-    """An output format of ``abauto predict MODEL DATA --format NAME [-o OUTPUT]``.
+    """An output format of ``abauto predict MODEL... DATA --format NAME [-o OUTPUT] [--n-jobs N]``.
 
     name: unique, ``[a-z][a-z0-9_-]*``, not ``csv`` (abauto's own format).
-    write: ``write(model, data, output)`` with the ``MODEL`` path (a ``best_pipeline.skops`` or
-        its run folder), the ``DATA`` path and the ``-o`` path (None when not given). It reads
-        the data, loads the model with :func:`abauto.model.load_model`, writes the predictions
-        and prints one line saying what it wrote; bad input raises :class:`abauto.errors.AbautoError`.
+    write: ``write(models, data, output, n_jobs)`` with ``models`` the list of ``MODEL`` paths
+        (each a ``best_pipeline.skops`` or its run folder; one or more, in command-line order),
+        the ``DATA`` path, the ``-o`` path (None when not given) and ``n_jobs`` (>= 1, the
+        processes it may use). It reads the data, loads each model with
+        :func:`abauto.model.load_model`, writes the predictions and prints one line saying what
+        it wrote; bad input raises :class:`abauto.errors.AbautoError` (exit 2). A format that
+        takes a single model refuses a longer list with a :class:`abauto.errors.SettingsError`.
     description: one line for ``abauto predict --help`` and ``abauto plugins``.
     """
 
     name: str
-    write: Callable[[Path, Path, "Path | None"], None]
+    write: Callable[[list[Path], Path, "Path | None", int], None]
     description: str = ""
 
     def problem(self) -> str | None:

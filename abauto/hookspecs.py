@@ -71,9 +71,10 @@ def register_predict_formats(register: Callable[["PredictFormat"], None]) -> Non
     """Register output formats of ``abauto predict --format NAME``.
 
     Called once when abauto loads its plugins. Call ``register(fmt)`` once per format, with an
-    :class:`abauto.extensions.PredictFormat`: its ``name`` and ``write(model, data, output)``,
-    which ``abauto predict MODEL DATA --format NAME -o OUTPUT`` calls instead of writing CSV.
-    Return nothing.
+    :class:`abauto.extensions.PredictFormat`: its ``name`` and
+    ``write(models, data, output, n_jobs)``, which ``abauto predict MODEL... DATA --format NAME
+    -o OUTPUT --n-jobs N`` calls instead of writing CSV, with the list of model paths (one or
+    more). Return nothing.
     """
 
 

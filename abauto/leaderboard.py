@@ -22,6 +22,7 @@ from abauto.errors import LeaderboardError
 from abauto.files import write_json, write_text
 from abauto.leaderboard_view import (describe_pipeline, fmt_number, fmt_score, leaderboard_rows,  # noqa: F401
                                      markdown_table)
+from abauto.runfolder import RunFolder
 
 SCHEMA_VERSION = 1
 
@@ -130,6 +131,17 @@ def _pooled(outcomes: list[dict], dataset) -> dict:
     }
 
 
+def _final_trial(study, scored: set[str]):
+    """The final model's trial: the final study's best complete trial of a family the outer folds
+    scored (so the saved model always has a leaderboard row), else its best trial; None if no
+    trial completed."""
+    import optuna
+
+    done = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    ranked = sorted(done, key=lambda t: (-t.value, t.number))
+    return next((t for t in ranked if t.user_attrs["family"] in scored), ranked[0] if ranked else None)
+
+
 def build(dataset, settings, outcomes: list[dict], studies, notes: Sequence[str] = (),
           wall_seconds: float = 0.0, command: str = "", folds_sha256: str | None = None,
           resumed: Sequence[str] = ()) -> dict:
@@ -161,6 +173,7 @@ def build(dataset, settings, outcomes: list[dict], studies, notes: Sequence[str]
                 "inner_mean": p["inner_mean"], "inner_std": p["inner_std"],
                 "scores": p.get("scores"), "error": p.get("error"),
                 "fit_seconds": p.get("fit_seconds"), "predict_seconds": p.get("predict_seconds"),
+                **({"members": p["members"]} if "members" in p else {}),
             } for o, p in zip(folds, per_fold)],
         })
     entries.sort(key=lambda e: (-(e["outer_mean"] if e["outer_mean"] is not None else -1.0), e["family"]))
@@ -173,11 +186,18 @@ def build(dataset, settings, outcomes: list[dict], studies, notes: Sequence[str]
     pooled = _pooled(outcomes, dataset)
     final_study = next((s for s in studies if s.study_name.endswith(".final")), None)
     final = None
-    if final_study is not None and any(t.state == optuna.trial.TrialState.COMPLETE for t in final_study.get_trials(deepcopy=False)):
-        t = final_study.best_trial
+    t = final_study and _final_trial(final_study, {e["family"] for e in entries if e["outer_mean"] is not None})
+    if t is not None:
         inner = t.user_attrs["inner_scores"][settings.metric]
         final = {"trial": t.number, "family": t.user_attrs["family"], "pipeline": t.user_attrs["pipeline"],
                  "params": t.params, "inner_mean": float(np.mean(inner)), "inner_std": float(np.std(inner))}
+        picked = next((o.get("ensemble") for o in outcomes if o["fold"] is None), None)
+        if picked and picked["wins"]:  # the ensemble beat the best single trial of the final study
+            from abauto.ensemble import FAMILY, describe
+
+            final = {"trial": picked["members"][0]["trial"], "family": FAMILY, "pipeline": describe(picked["members"]),
+                     "params": {}, "inner_mean": picked["inner_mean"], "inner_std": picked["inner_std"],
+                     "members": picked["members"]}
     from abauto.studies import counts
 
     trials = [t for s in studies for t in s.get_trials(deepcopy=False)]
@@ -194,8 +214,9 @@ def build(dataset, settings, outcomes: list[dict], studies, notes: Sequence[str]
             "outer": kind, "outer_folds": len(folds), "holdout_fraction": value if kind == "holdout" else None,
             "inner_folds": settings.inner_folds, "grouped": dataset.groups is not None,
             "metric": settings.metric, "metrics": metrics, "sampler": settings.sampler,
-            "trials": settings.trials, "timeout": settings.timeout, "seed": settings.seed,
-            "plugins": list(settings.plugins), "exclude": list(settings.exclude),
+            "trials": settings.trials, "timeout": settings.timeout, "time_budget": settings.time_budget,
+            "seed": settings.seed,
+            "plugins": list(settings.plugins), "exclude": list(settings.exclude), "ensemble": settings.ensemble,
             **({"folds_sha256": folds_sha256} if folds_sha256 else {}),
         },
         "best": {"outer_mean": b_mean, "outer_std": b_std, "outer_scores": best_main, "families": chosen,
@@ -282,9 +303,10 @@ def text_report(board: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_all(board: dict, run_dir: Path) -> None:
+def write_all(board: dict, run_dir: str | Path) -> None:
     """Write leaderboard.json/.csv/.md and report.txt atomically into ``run_dir``."""
-    write_text(run_dir / "report.txt", text_report(board))
-    write_text(run_dir / "leaderboard.csv", to_csv(board))
-    write_text(run_dir / "leaderboard.md", to_markdown(board))
-    write_json(run_dir / "leaderboard.json", board)
+    folder = RunFolder(run_dir)
+    write_text(folder.report_txt, text_report(board))
+    write_text(folder.leaderboard_csv, to_csv(board))
+    write_text(folder.leaderboard_md, to_markdown(board))
+    write_json(folder.leaderboard_json, board)

@@ -226,8 +226,10 @@ def compare_boards(boards: list[dict], names: list[str], alpha: float = 0.05) ->
     """Families x datasets table of outer mean ± std, mean ranks over the families present on every
     dataset, the Friedman test and the Nemenyi critical difference with its groups.
 
-    Families missing on a dataset (never scored there) are left out of the ranks and the tests
-    and listed in ``notes``: the Friedman test needs complete blocks.
+    Families missing on a dataset, or scored on only some of its outer folds (a budget too small
+    for every family on every fold, or failed refits), are left out of the ranks and the tests
+    and listed in ``notes``: the Friedman test needs complete blocks, and a mean over other folds
+    is not comparable.
     """
     metric_set = sorted({b["protocol"]["metric"] for b in boards})
     fams = sorted({e["family"] for b in boards for e in b["entries"]})
@@ -243,13 +245,14 @@ def compare_boards(boards: list[dict], names: list[str], alpha: float = 0.05) ->
                 row.append({"mean": e["outer_mean"], "std": e["outer_std"], "folds": scored,
                             "outer_folds": len(e["outer_scores"])})
         cells[fam] = row
-    complete = [f for f in fams if all(c is not None for c in cells[f])]
+    complete = [f for f in fams if all(c is not None and c["folds"] == c["outer_folds"] for c in cells[f])]
     missing = [f for f in fams if f not in complete]
     notes = []
     if len(metric_set) > 1:
         notes.append(f"the files use different metrics ({', '.join(metric_set)}); ranks are within each dataset")
     if missing:
-        notes.append(f"left out of ranks and tests (not scored on every dataset): {', '.join(missing)}")
+        notes.append(f"left out of ranks and tests (not scored on every outer fold of every dataset): "
+                     f"{', '.join(missing)}")
     partial = sorted({f for f in fams for c in cells[f] if c and c["folds"] < c["outer_folds"]})
     if partial:
         notes.append("(m/k) after a cell: the family was scored on m of the k outer folds only (the other folds' "

@@ -53,9 +53,10 @@ import pandas as pd
 from abauto.data import Dataset
 from abauto.errors import DataError, ModelError
 from abauto.files import atomic_path, write_json
+from abauto.runfolder import RunFolder
 
-MODEL_FILE = "best_pipeline.skops"
-CARD_FILE = "model-card.json"
+MODEL_FILE = RunFolder.MODEL
+CARD_FILE = RunFolder.CARD
 TRUSTED_ROOTS = {"sklearn", "numpy", "scipy", "abauto", "abauto_plugins"}
 SAFE_TYPES: dict[str, type] = {
     **{f"builtins.{t.__name__}": t for t in (dict, list, tuple, set, str, int, float, bool, slice, bytes, bytearray)},
@@ -95,6 +96,9 @@ def model_card(dataset: Dataset, board: dict, pipeline) -> dict:
                      for c in dataset.X.columns],
         "classes": [str(c) for c in pipeline.classes_],
         "pipeline": board["final"]["pipeline"] if board.get("final") else [],
+        # A winning ensemble (abauto.ensemble) is saved as a soft VotingClassifier over these members
+        **({"ensemble": {"voting": "soft", "members": board["final"]["members"]}}
+           if board.get("final") and "members" in board["final"] else {}),
         "estimate": {"metric": board["protocol"]["metric"], "outer_mean": board["best"]["outer_mean"],
                      "outer_std": board["best"]["outer_std"], "protocol": board["protocol"]},
         "dataset": board["dataset"],
@@ -105,10 +109,11 @@ def model_card(dataset: Dataset, board: dict, pipeline) -> dict:
 def save_model(pipeline, run_dir: Path, dataset: Dataset, board: dict) -> Path:
     import skops.io as sio
 
-    path = Path(run_dir) / MODEL_FILE
+    folder = RunFolder(run_dir)
+    path = folder.model_skops
     with atomic_path(path) as tmp:
         sio.dump(pipeline, tmp)
-    write_json(Path(run_dir) / CARD_FILE, model_card(dataset, board, pipeline))
+    write_json(folder.card_json, model_card(dataset, board, pipeline))
     return path
 
 
@@ -329,7 +334,7 @@ def load_model(path: str | Path):
 
     path = Path(path)
     if path.is_dir():
-        path = path / MODEL_FILE
+        path = RunFolder(path).model_skops
     if not path.exists():
         raise ModelError(f"{path}: no such model file")
     data = path.read_bytes()  # one read: the bytes checked are the bytes loaded
@@ -360,9 +365,7 @@ def load_model(path: str | Path):
         pipeline = sio.loads(data, trusted=untrusted)
     except Exception as exc:
         raise ModelError(f"{path}: cannot load ({_first_line(exc)})") from None
-    card_path = path.with_name(CARD_FILE)
-    card = json.loads(card_path.read_text()) if card_path.exists() else None
-    return pipeline, card
+    return pipeline, RunFolder(path.parent).read_card()  # the card beside the model file
 
 
 def align(frame: pd.DataFrame, card: dict | None, source: str) -> pd.DataFrame | np.ndarray:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import inspect
 import math
 import os
+import pickle
 import socket
 import time
 import traceback
@@ -18,8 +19,9 @@ import numpy as np
 import optuna
 from sklearn.exceptions import ConvergenceWarning
 
+from abauto import ensemble
 from abauto.folds import inner_splits, take
-from abauto.isolation import ChildError, parse_size, run_isolated
+from abauto.isolation import ChildError, PastDeadline, Worker, parse_size, run_isolated
 from abauto.scoring import Scorer
 from abauto.settings import SearchSettings
 from abauto.space import PipelineSpace, describe, family
@@ -45,6 +47,12 @@ def evaluate(pipe, X, y, train, test, scorer: Scorer, keep_predictions: bool = F
     return out
 
 
+def grace(timeout: float) -> float:
+    """How long past a study's deadline a running trial may go on before its process is killed:
+    max(2 s, 5 % of ``timeout``)."""
+    return max(2.0, 0.05 * timeout)
+
+
 class Objective:
     """Inner cross-validation of one sampled pipeline; reports fold scores for pruning."""
 
@@ -52,11 +60,17 @@ class Objective:
                  groups: np.ndarray | None = None, shared: bool = True, deadline: float | None = None):
         """``shared``: other processes may run trials of the same study (budgets are then checked
         against the storage); ``deadline``: a ``time.monotonic()`` after which a trial stops at
-        its next inner fold (pruned), so a time budget is kept within about one fit."""
+        its next inner fold (pruned). With a deadline the trials run in a forked child that is
+        killed :func:`grace` seconds past it (pruned too), so a fit that never returns cannot
+        outlive the time budget; :meth:`close` ends that child."""
         self.space, self.X, self.y, self.train, self.settings = space, X, y, train, settings
         self.shared, self.deadline = shared, deadline
         self.inner = inner_splits(train, y, settings, groups)
         self.scorer = Scorer(settings.metric)
+        self.worker: Worker | None = None  # the forked child running trials (see _results)
+        # Inner OOF class probabilities of the best trials, for ensemble selection (abauto.ensemble)
+        self.classes = np.unique(y[train])
+        self.library = ensemble.Library(ensemble.capacity(len(train), len(self.classes))) if settings.ensemble else None
 
     def __call__(self, trial: optuna.Trial) -> float:
         steps = None
@@ -78,37 +92,129 @@ class Objective:
                 trial.set_user_attr("failed_pipeline", describe(steps))
             raise
 
-    def _folds(self, steps) -> Iterator[dict]:
+    def _build(self, steps):
         n_rows = len(self.inner[0][0])
+        return self.space.build(steps, random_state=self.settings.seed, n_rows=n_rows, probability=self.scorer.probability)
+
+    def _folds(self, steps) -> Iterator[dict]:
+        """Each inner fold's scores (and, with a library, the validation rows' class scores:
+        ``oof``, sent back with the scores when the fold ran in a child)."""
         for tr, va in self.inner:
-            pipe = self.space.build(steps, random_state=self.settings.seed, n_rows=n_rows, probability=self.scorer.probability)
-            yield evaluate(pipe, self.X, self.y, self.train[tr], self.train[va], self.scorer)
+            pipe = self._build(steps)
+            out = evaluate(pipe, self.X, self.y, self.train[tr], self.train[va], self.scorer)
+            if self.library is not None:
+                out["oof"] = ensemble.oof_part(pipe, take(self.X, self.train[va]), self.classes)
+            yield out
+
+    def _results(self, steps) -> Iterator[dict]:
+        """The inner folds' results: in this process, or in a forked child killed at a limit
+        (``--trial-timeout``, ``--memory-limit``, or the deadline plus :func:`grace`). Without a
+        memory limit the child is kept from trial to trial (:class:`abauto.isolation.Worker`):
+        one fork per study, not per trial."""
+        kill_at = None if self.deadline is None else self.deadline + grace(self.settings.timeout or 0.0)
+        if self.settings.memory_limit:  # the cap is on top of what the child inherits: one child per trial
+            return run_isolated(lambda: self._folds(steps), self.settings.trial_timeout,
+                                parse_size(self.settings.memory_limit), kill_at)
+        if not (self.settings.trial_timeout or kill_at):
+            return self._folds(steps)
+        if self.worker is None:
+            self.worker = Worker(self._folds)
+        try:
+            return self.worker.run(steps, self.settings.trial_timeout, kill_at)
+        except (pickle.PicklingError, TypeError, AttributeError):  # a plugin's parameter pickle cannot send
+            return run_isolated(lambda: self._folds(steps), self.settings.trial_timeout, None, kill_at)
+
+    def close(self) -> None:
+        """Stop the child process that runs the trials, if any (the study is over)."""
+        if self.worker is not None:
+            self.worker.close()
+            self.worker = None
 
     def _run(self, trial: optuna.Trial, steps) -> float:
         trial.set_user_attr("family", family(steps))
         trial.set_user_attr("pipeline", [s.to_json() for s in steps])
         per_metric: dict[str, list[float]] = {m: [] for m in self.settings.metrics()}
         fit_s = predict_s = 0.0
-        if self.settings.trial_timeout or self.settings.memory_limit:
-            results = run_isolated(lambda: self._folds(steps), self.settings.trial_timeout,
-                                   parse_size(self.settings.memory_limit))
-        else:
-            results = self._folds(steps)
-        with closing(results):
-            for step, out in enumerate(results):
-                fit_s += out["fit_seconds"]
-                predict_s += out["predict_seconds"]
-                for m in per_metric:
-                    per_metric[m].append(out["scores"][m])
-                if step < len(self.inner) - 1:
-                    self._stop_early(trial, step, per_metric)
+        oof = []
+        results = self._results(steps)
+        try:
+            with closing(results):
+                for step, out in enumerate(results):
+                    oof.append(out.get("oof"))
+                    fit_s += out["fit_seconds"]
+                    predict_s += out["predict_seconds"]
+                    for m in per_metric:
+                        per_metric[m].append(out["scores"][m])
+                    if step < len(self.inner) - 1:
+                        self._stop_early(trial, step, per_metric)
+        except PastDeadline:  # not the plugin's fault: pruned like a trial stopped between folds
+            trial.set_user_attr("inner_scores", per_metric)
+            raise optuna.TrialPruned("the time budget ran out") from None
         trial.set_user_attr("inner_scores", per_metric)
         trial.set_user_attr("fit_seconds", fit_s)
         trial.set_user_attr("predict_seconds", predict_s)
         value = float(np.mean(per_metric[self.settings.metric]))
         if math.isnan(value):
             raise ValueError("the metric is NaN")
+        if self.library is not None and self.library.admits(trial.number, value):
+            try:
+                proba = self._oof_matrix(oof)
+            except Exception:  # e.g. NaN decision values: the trial stands, the ensemble goes without it
+                proba = None
+            if proba is not None:
+                self.library.offer(trial.number, value, proba)
         return value
+
+    def _oof_matrix(self, parts: list) -> np.ndarray | None:
+        """One OOF matrix (the study's training rows x classes) from the folds' parts, decision
+        values calibrated into probabilities (:func:`abauto.ensemble.calibrate`)."""
+        if len(parts) != len(self.inner) or any(p is None for p in parts):
+            return None
+        matrix = np.zeros((len(self.train), len(self.classes)))
+        for (_, va), (_, scores) in zip(self.inner, parts):
+            matrix[va] = scores
+        if any(method != "predict_proba" for method, _ in parts):
+            matrix = ensemble.calibrate(matrix, self.y[self.train], [va for _, va in self.inner])
+        return matrix
+
+    def oof(self, trial: optuna.trial.FrozenTrial) -> np.ndarray | None:
+        """A complete trial's OOF probabilities: from the library, else recomputed on the same
+        inner folds (a trial of a killed run or another worker); ``None`` when its pipeline has
+        no class scores or cannot be refit."""
+        kept = self.library.get(trial.number) if self.library is not None else None
+        if kept is not None:
+            return kept
+        steps = self.space.replay(trial.params)
+        if ensemble.response(self._build(steps)) is None:
+            return None
+        # as a trial ran, with its own limits but not the study's deadline (passed by now)
+        if self.settings.trial_timeout or self.settings.memory_limit:
+            results = run_isolated(lambda: self._folds(steps), self.settings.trial_timeout,
+                                   parse_size(self.settings.memory_limit))
+        else:
+            results = self._folds(steps)
+        try:
+            with closing(results):
+                return self._oof_matrix([out.get("oof") for out in results])
+        except Exception:  # it fitted during the search; a failure now only costs the ensemble a model
+            return None
+
+    def ensemble_library(self, study: optuna.Study) -> list[tuple[optuna.trial.FrozenTrial, np.ndarray]]:
+        """The library of ``study``: its best complete trials (by inner score, then trial number)
+        that give class scores, at most :func:`abauto.ensemble.capacity` of them, with their OOF
+        probabilities. The same trials, and so the same ensemble, whether this process ran them,
+        a killed run or another worker did."""
+        size = ensemble.capacity(len(self.train), len(self.classes))
+        done = sorted(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)),
+                      key=lambda t: (-t.value, t.number))
+        out = []
+        for t in done:
+            if len(out) >= size:
+                break
+            proba = self.oof(t)
+            if proba is not None:
+                out.append((t, proba.astype(np.float32)))
+        return out
 
     def _stop_early(self, trial: optuna.Trial, step: int, per_metric: dict[str, list[float]]) -> None:
         """Prune after inner fold ``step`` when the pruner says so or the deadline has passed."""

@@ -14,7 +14,6 @@ history, hyperparameter importances), ``model-card.json`` (package versions, fea
 from __future__ import annotations
 
 import json
-import re
 import time
 from pathlib import Path
 
@@ -25,51 +24,33 @@ from abauto.files import write_text
 from abauto.html import (CSP, PALETTE, Raw, esc, figure, guarded, heatmap, note, num,  # noqa: F401
                          page, svg, table)
 from abauto.leaderboard_view import fmt_params, fmt_score, leaderboard_rows
+from abauto.runfolder import RunFolder
 
-REPORT_FILE = "report.html"
+REPORT_FILE = RunFolder.REPORT_HTML
 
 
 # ----------------------------------------------------------------------------- run folder inputs
 
-class Run:
-    """The files of one run folder, read lazily."""
+class Run(RunFolder):
+    """A finished run folder for the report: its leaderboard, model card and report.txt, read
+    at once; study.db when asked. ``run_dir`` may also be its ``leaderboard.json``."""
 
     def __init__(self, run_dir: str | Path):
-        self.dir = Path(run_dir)
-        if not self.dir.exists():
+        given = Path(run_dir)
+        if not given.exists():
             raise lb.LeaderboardError(f"{run_dir}: no such run folder")
-        path = self.dir / "leaderboard.json" if self.dir.is_dir() else self.dir
-        if path.name == "leaderboard.json" and path.parent != self.dir:
-            self.dir = path.parent
-        self.board = lb.load(path)
-        card = self.dir / "model-card.json"
-        self.card = json.loads(card.read_text(encoding="utf-8")) if card.exists() else None
-        text = self.dir / "report.txt"
-        self.report_txt = text.read_text(encoding="utf-8") if text.exists() else ""
+        # a leaderboard file outside a run folder: no other file of a run folder is looked for
+        super().__init__(given if given.is_dir() or given.name != self.LEADERBOARD else given.parent)
+        self.board = lb.load(self.leaderboard_json if given.is_dir() else given)
+        self.card = self.read_card()
+        self.report_text = self.report_txt.read_text(encoding="utf-8") if self.report_txt.exists() else ""
         self.metric = self.board["protocol"]["metric"]
-
-    def studies(self) -> list:
-        """Optuna studies in ``study.db`` (outer folds in order, then final); [] if absent."""
-        import optuna
-
-        db = self.dir / "study.db"
-        if not db.exists():
-            return []
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
-        url = f"sqlite:///{db.resolve()}"
-        storage = optuna.storages.RDBStorage(url)
-        names = optuna.study.get_all_study_names(storage=storage)
-
-        def key(n):
-            m = re.search(r"\.outer(\d+)$", n)
-            return (0, int(m.group(1)), n) if m else (1, 0, n)
-        return [optuna.load_study(study_name=n, storage=storage) for n in sorted(names, key=key)]
 
     def confusion(self) -> tuple[list[str], np.ndarray] | None:
         best = self.board["best"]
         if "confusion" in best:
             return [str(x) for x in best["confusion"]["labels"]], np.asarray(best["confusion"]["matrix"], dtype=int)
-        return parse_confusion(self.report_txt)
+        return parse_confusion(self.report_text)
 
     def per_class(self) -> dict[str, dict] | None:
         best = self.board["best"]
@@ -285,6 +266,17 @@ def section_final(run: Run) -> str:
     final = run.board["final"]
     if not final:
         return note("No final model: every trial of the final study failed.")
+    if final.get("members"):  # the ensemble selected over the final study's trials (abauto.ensemble)
+        rows = [[f"{m['family']}_{m['trial']}", str(m["weight"]), s["slot"], s["plugin"],
+                 Raw(f"<code>{esc(fmt_params(s['params']))}</code>")] for m in final["members"] for s in m["pipeline"]]
+        return (f"<p>Chosen by the final study on all rows: an <b>ensemble</b> of {len(final['members'])} trials "
+                f"(soft vote; a member's weight is how often greedy ensemble selection picked it), "
+                f"inner {esc(run.metric)} {num(final['inner_mean'])} ± {num(final['inner_std'])}. "
+                f"Saved as <code>best_pipeline.skops</code>.</p>"
+                + table(["member", "weight", "step", "plugin", "parameters"], rows)
+                + "<details><summary>Raw Optuna parameters</summary><pre>"
+                + esc(json.dumps({f"{m['family']}_{m['trial']}": m["params"] for m in final["members"]}, indent=1))
+                + "</pre></details>")
     rows = [[s["slot"], s["plugin"], Raw(f"<code>{esc(fmt_params(s['params']))}</code>")] for s in final["pipeline"]]
     return (f"<p>Chosen by the final study on all rows: trial {final['trial']}, family <b>{esc(final['family'])}</b>, "
             f"inner {esc(run.metric)} {num(final['inner_mean'])} ± {num(final['inner_std'])}. "
@@ -320,7 +312,7 @@ def section_provenance(run: Run) -> str:
     b = run.board
     versions = (run.card or {}).get("versions") or {"abauto": b["abauto_version"]}
     kv = [["command", Raw(f"<code>{esc(b.get('command') or '(not recorded)')}</code>")], ["created", b["created"]],
-          ["run folder", str(run.dir.resolve())], ["wall time", f"{b['wall_seconds']:.1f} s"],
+          ["run folder", str(run.path.resolve())], ["wall time", f"{b['wall_seconds']:.1f} s"],
           ["report written", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())]]
     return (table([], kv, cls="kv") + "<h3>Package versions</h3>"
             + table(["package", "version"], [[k, v] for k, v in versions.items()]))
@@ -366,5 +358,5 @@ def render(run_dir: str | Path) -> str:
 def write_report(run_dir: str | Path, output: str | Path | None = None) -> Path:
     """Write ``report.html`` (or ``output``) for a run folder atomically; return its path."""
     text = render(run_dir)
-    target = Path(output) if output else Path(run_dir) / REPORT_FILE
+    target = Path(output) if output else RunFolder(run_dir).report_html
     return write_text(target, text)

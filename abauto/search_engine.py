@@ -15,7 +15,8 @@ from __future__ import annotations
 import os
 import time
 import warnings
-from dataclasses import asdict, dataclass
+from contextlib import closing, nullcontext
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -25,43 +26,31 @@ from joblib import Parallel, delayed
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
 
+from abauto import ensemble
 from abauto.data import Dataset
 from abauto.errors import DataError
-from abauto.files import write_json
-from abauto.folds import FoldJob, features, folds_fingerprint, inner_rows, outer_splits
+from abauto.folds import FoldJob, features, folds_fingerprint, inner_rows, outer_splits, take
 from abauto.labels import EncodedTargetClassifier, encode
 from abauto.objective import Objective, evaluate
-from abauto.plugin import Kind
 from abauto.registry import Registry, load_registry
+from abauto.runfolder import RunFolder, check_same_search, guard, search_identity, show_url
+from abauto.schedule import Schedule, TimePlan, coverage_note, sufficient_budget
 from abauto.scoring import Scorer
 from abauto.settings import SearchSettings
 from abauto.space import DataShape, PipelineSpace
-from abauto.studies import SamplerFactory, in_memory, make_sampler, make_storage, open_study, run_budget, watch
+from abauto.studies import (SamplerFactory, in_memory, make_sampler, make_storage, open_study, run_budget, search_lock,
+                            watch)
 
 __all__ = ["SearchSettings", "SearchResult", "search", "work", "run_fold", "outer_splits", "features"]
 
 
 def seed_families(study: optuna.Study, space: PipelineSpace, settings: SearchSettings, n_rows: int) -> None:
-    """A new study first tries every classifier family once, from its defaults
-    (:meth:`PipelineSpace.first_params`), in registry order with ensembles last: each family
-    gets an outer score in every fold and the sampler starts from all of them. Only when the
-    budget leaves the sampler as many trials again (else the first families would take the
-    whole budget). Under a time budget, families without defaults (the ensembles, whose members
-    are sampled) are left to the sampler: a random ensemble can take the whole budget.
-    A resumed study gets the first trials it has not run or queued yet.
-    ``n_rows``: the size of an inner training part."""
-    if settings.sampler == "grid" or "classifier" in settings.fixed:
-        return
-    plugins = sorted(space.choices[Kind.CLASSIFIER], key=lambda p: p.ensemble)
-    if len(plugins) < 2 or 2 * len(plugins) > settings.trials:
-        return
-    # An enqueued trial keeps its fixed_params once run; its params lack the one-choice slots.
-    known = [t.system_attrs.get("fixed_params") or t.params for t in study.get_trials(deepcopy=False)]
-    for p in plugins:
-        if p.defaults or settings.timeout is None:
-            first = space.first_params(p.name, settings.seed, n_rows)
-            if not any(all(k.get(name) == value for name, value in first.items()) for k in known):
-                study.enqueue_trial(first)
+    """Enqueue the opening of a study's schedule (:mod:`abauto.schedule`): every classifier
+    family once from its defaults (:meth:`PipelineSpace.first_params`), single models in registry
+    order (cheapest first), ensembles last, within the trial budget. A resumed study gets the
+    trials of that round it has not run or queued yet. ``n_rows``: the size of an inner training
+    part."""
+    Schedule(space, settings, n_rows).opening(study)
 
 
 def best_per_family(study: optuna.Study) -> dict[str, optuna.trial.FrozenTrial]:
@@ -75,40 +64,68 @@ def best_per_family(study: optuna.Study) -> dict[str, optuna.trial.FrozenTrial]:
 
 def run_fold(job: FoldJob, space: PipelineSpace, X, y, settings: SearchSettings,
              callback: Callable | None = None, owns_storage: bool = True,
-             groups: np.ndarray | None = None, sampler_factory: SamplerFactory = make_sampler) -> dict[str, Any]:
+             groups: np.ndarray | None = None, sampler_factory: SamplerFactory = make_sampler,
+             plan: TimePlan | None = None, position: int = 0) -> dict[str, Any]:
     """Run (or resume) one study, then score every family's best trial on the outer test part.
-    Plugins are fitted on the codes of the labels ``y`` (:func:`abauto.labels.encode`); the
-    outer-fold predictions are returned as labels."""
+
+    The study follows its :class:`abauto.schedule.Schedule` of families; under a whole-search
+    time budget (``plan``; ``position``: where this study is in the order studies start) it gets
+    its share of the time left and stops starting trials when the rest would not cover its refits
+    and the final fit. Plugins are fitted on the codes of the labels ``y``
+    (:func:`abauto.labels.encode`); the outer-fold predictions are returned as labels."""
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # failures are recorded in the leaderboard
+    if plan is not None and plan.left() <= plan.margin:  # the time budget is spent: not even opened
+        return {"name": job.name, "fold": job.index, "families": {}, "best_family": None}
     classes, y = encode(y)
     study, persist = open_study(job.name, settings, job.offset, sampler_factory=sampler_factory), None
+    schedule = Schedule(space, settings, inner_rows(job, settings))
     if owns_storage:  # seeded here: search() seeds shared studies before workers join
         study, persist = in_memory(study)
-        seed_families(study, space, settings, inner_rows(job, settings))
+        schedule.opening(study)
     # One BLAS/OpenMP thread per fit: on small data, thread pools cost more than they give
     # (a boosting fit went from 34 s to 0.7 s on a busy 2-core machine); parallelism comes from
     # running studies side by side (--n-jobs).
     with threadpool_limits(1), warnings.catch_warnings():
         for category in (ConvergenceWarning, UserWarning, FutureWarning, RuntimeWarning):
             warnings.simplefilter("ignore", category)
-        deadline = time.monotonic() + settings.timeout if settings.timeout else None
-        run_budget(study, Objective(space, X, y, job.train, settings, groups, not owns_storage, deadline),
-                   settings, callback, shared=not owns_storage, persist=persist)
-        outcome = _score_families(job, study, space, X, y, settings)
+        timeout = time.monotonic() + settings.timeout if settings.timeout else None
+        clock = plan and plan.clock(position, len(job.train), inner_rows(job, settings), len(y),
+                                    job.test is not None, settings.metric, settings.timeout)
+
+        def next_trial(study: optuna.Study) -> bool:
+            schedule.enqueue(study)
+            if clock is None:
+                return True
+            objective.deadline = min(d for d in (timeout, clock.trials_deadline(study)) if d is not None)
+            return time.monotonic() < objective.deadline
+
+        with closing(Objective(space, X, y, job.train, settings, groups, not owns_storage, timeout)) as objective:
+            run_budget(study, objective, settings, callback, shared=not owns_storage, persist=persist, plan=next_trial)
+        outcome = _score_families(job, study, space, X, y, settings, objective)
     if "y_pred" in outcome:
         outcome["y_pred"] = classes[outcome["y_pred"]].tolist()
     return outcome
 
 
-def _score_families(job: FoldJob, study: optuna.Study, space: PipelineSpace, X, y, settings: SearchSettings) -> dict:
+def _score_families(job: FoldJob, study: optuna.Study, space: PipelineSpace, X, y, settings: SearchSettings,
+                    objective: Objective | None = None) -> dict:
+    """Refit every family's best trial (and the selected ensemble, given the study's ``objective``
+    with its OOF library) on the outer training part and score it on the outer test part."""
     outcome: dict[str, Any] = {"name": job.name, "fold": job.index, "families": {}, "best_family": None}
     bests = best_per_family(study)
     if not bests:
         return outcome
-    outcome["best_family"] = max(bests.values(), key=lambda t: (t.value, -t.number)).user_attrs["family"]
+    best = max(bests.values(), key=lambda t: (t.value, -t.number))
+    outcome["best_family"] = best.user_attrs["family"]
+    chosen = _select_ensemble(study, objective, y, settings, best.value) if settings.ensemble and objective else None
+    if chosen is not None:
+        outcome["ensemble"] = chosen
+        if chosen["wins"]:
+            outcome["best_family"] = ensemble.FAMILY
     if job.test is None:
         return outcome
     scorer = Scorer(settings.metric)
+    fitted = {}  # trial number -> its refit on the outer training part, for the ensemble
     for fam, trial in sorted(bests.items()):
         steps = space.replay(trial.params)
         pipe = space.build(steps, random_state=settings.seed, n_rows=len(job.train), probability=scorer.probability)
@@ -118,19 +135,101 @@ def _score_families(job: FoldJob, study: optuna.Study, space: PipelineSpace, X, 
             out = {"error": f"{type(exc).__name__}: {exc}"}
         if "y_pred" in out:
             outcome["y_pred"] = out.pop("y_pred")
+        if "error" not in out:
+            fitted[trial.number] = pipe
         inner = trial.user_attrs["inner_scores"][settings.metric]
         outcome["families"][fam] = {"trial": trial.number, "params": trial.params,
                                     "pipeline": trial.user_attrs["pipeline"],
                                     "inner_mean": float(np.mean(inner)), "inner_std": float(np.std(inner)), **out}
+    if chosen is not None:
+        out = _score_ensemble(chosen, fitted, job, space, X, y, settings, scorer)
+        y_pred = out.pop("y_pred", None)
+        if outcome["best_family"] == ensemble.FAMILY and y_pred is not None:
+            outcome["y_pred"] = y_pred
+        lead = chosen["members"][0]
+        outcome["families"][ensemble.FAMILY] = {
+            "trial": lead["trial"], "params": {}, "pipeline": ensemble.describe(chosen["members"]),
+            "members": chosen["members"],
+            "inner_mean": chosen["inner_mean"], "inner_std": chosen["inner_std"], **out}
     outcome["test"] = job.test.tolist()
     return outcome
 
 
+def _select_ensemble(study: optuna.Study, objective: Objective, y, settings: SearchSettings,
+                     best_value: float) -> dict | None:
+    """Greedy ensemble selection (:mod:`abauto.ensemble`) over the study's OOF library. It
+    ``wins`` (is the pipeline selected in this study) when it has more than one member and its
+    inner score beats the best single trial's."""
+    t0 = time.perf_counter()
+    library = objective.ensemble_library(study)
+    if not library:
+        return None
+    folds = [va for _, va in objective.inner]
+    score = ensemble.fold_scorer(settings.metric, y[objective.train], objective.classes, folds)
+    sel = ensemble.select([proba for _, proba in library], score)
+    order = sorted(range(len(sel.members)), key=lambda i: (-sel.weights[i], sel.members[i]))
+    members = []
+    for i in order:
+        t = library[sel.members[i]][0]
+        members.append({"trial": t.number, "weight": sel.weights[i], "family": t.user_attrs["family"],
+                        "pipeline": t.user_attrs["pipeline"], "params": t.params, "inner_mean": float(t.value)})
+    return {"members": members, "inner_mean": sel.score, "inner_std": float(np.std(sel.fold_scores)),
+            "rounds": len(sel.trajectory), "library": len(library), "seconds": time.perf_counter() - t0,
+            "wins": len(members) > 1 and sel.score > best_value}
+
+
+def _member(space: PipelineSpace, member: dict, settings: SearchSettings, n_rows: int | None = None):
+    """An ensemble member's unfitted pipeline, built to give probabilities (SVC: Platt-scaled)."""
+    return space.build(space.replay(member["params"]), random_state=settings.seed, n_rows=n_rows, probability=True)
+
+
+def _score_ensemble(chosen: dict, fitted: dict, job: FoldJob, space: PipelineSpace, X, y,
+                    settings: SearchSettings, scorer: Scorer) -> dict:
+    """Fit the members on the outer training part (reusing a family's best refit when it gives
+    probabilities), average their weighted probabilities on the outer test part and score the
+    argmax."""
+    classes = np.unique(y[job.train])
+    X_test = take(X, job.test)
+    fit_s = predict_s = 0.0
+    fits = 0
+    total = np.zeros((len(job.test), len(classes)))
+    try:
+        for m in chosen["members"]:
+            pipe = fitted.get(m["trial"])
+            if pipe is None or not hasattr(pipe, "predict_proba"):
+                pipe = _member(space, m, settings, n_rows=len(job.train))
+                t0 = time.perf_counter()
+                pipe.fit(take(X, job.train), y[job.train])
+                fit_s += time.perf_counter() - t0
+                fits += 1
+            t0 = time.perf_counter()
+            total += m["weight"] * ensemble.oof_part(pipe, X_test, classes)[1]
+            predict_s += time.perf_counter() - t0
+    except Exception as exc:  # a member that fits inside CV but not on the whole part
+        return {"error": f"{type(exc).__name__}: {exc}"}
+    proba = total / sum(m["weight"] for m in chosen["members"])
+    y_pred = classes[np.argmax(proba, axis=1)]
+    scores = scorer(ensemble.FixedProba(classes, proba), np.arange(len(job.test)).reshape(-1, 1), y[job.test], y_pred)
+    return {"scores": scores, "fit_seconds": fit_s, "predict_seconds": predict_s, "y_pred": y_pred.tolist(),
+            "fits": fits}
+
+
+def ensemble_model(space: PipelineSpace, chosen: dict, settings: SearchSettings):
+    """The final model of a winning ensemble: a plain scikit-learn soft ``VotingClassifier``
+    over the members' pipelines, weighted by their selection counts (unfitted)."""
+    from sklearn.ensemble import VotingClassifier
+
+    estimators = [(ensemble.member_name(m), _member(space, m, settings)) for m in chosen["members"]]
+    return VotingClassifier(estimators, voting="soft", weights=[m["weight"] for m in chosen["members"]])
+
+
 def work(dataset: Dataset, settings: SearchSettings, registry: Registry | None = None,
-         folds_sha256: str | None = None) -> None:
+         folds_sha256: str | None = None, ends: float | None = None) -> None:
     """Join a running search as one more worker: run trials of each of its studies, in the
     coordinator's order, until every budget is spent. Data and settings must be the search's:
-    ``folds_sha256`` (recorded by the search) refuses data that gives other outer folds."""
+    ``folds_sha256`` (recorded by the search) refuses data that gives other outer folds;
+    ``ends`` (``time.time()``, recorded by a search with a time budget): start no trial after it."""
+    settings.validate()
     space = PipelineSpace(registry or load_registry(), DataShape.of(dataset), settings.plugins, settings.exclude,
                           settings.max_costly_rows, dict(settings.fixed))
     jobs, _ = outer_splits(dataset, settings)
@@ -139,11 +238,34 @@ def work(dataset: Dataset, settings: SearchSettings, registry: Registry | None =
                         "reordered file?); give the search's data file with --data")
     X, (_, y) = features(dataset), encode(dataset.y)  # the codes run_fold fits on
     salt = 100_000 + os.getpid() % 100_000  # workers must not propose each other's trials
+    deadline = None if ends is None else time.monotonic() + ends - time.time()
     for job in jobs:
         study = open_study(job.name, settings, salt + job.offset)
+        schedule = Schedule(space, settings, inner_rows(job, settings))
+
+        def next_trial(study: optuna.Study, schedule=schedule) -> bool:
+            schedule.enqueue(study)
+            return deadline is None or time.monotonic() < deadline
+
         with threadpool_limits(1), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            run_budget(study, Objective(space, X, y, job.train, settings, dataset.groups), settings, shared=True)
+            # no OOF library here: the coordinator recomputes what its ensemble needs
+            with closing(Objective(space, X, y, job.train, replace(settings, ensemble=False), dataset.groups,
+                                   deadline=deadline)) as objective:
+                run_budget(study, objective, settings, shared=True, plan=next_trial)
+
+
+def _time_note(space: PipelineSpace, settings: SearchSettings, outcomes: list[dict], studies, lanes: int) -> str | None:
+    """Under a time budget: which families missed outer folds, and about what budget would do."""
+    folds = [o for o in outcomes if o["fold"] is not None]
+    fams = Schedule(space, settings, 1).families or sorted({f for o in folds for f in o["families"]})
+    short = [f for f in fams if sum(1 for o in folds if "scores" in o["families"].get(f, {})) < len(folds)]
+    if not short:
+        return None
+    need = sufficient_budget(studies, lanes, settings.metric, settings.inner_folds)
+    more = f"about --time-budget {max(need, settings.time_budget * 1.5):.0f} or more" if need else "a larger --time-budget"
+    return (f"--time-budget {settings.time_budget:g} s left {len(short)} of {len(fams)} families without a score on "
+            f"every outer fold ({', '.join(short)}); {more} would give every family two trials per study")
 
 
 def default_run_dir(dataset: Dataset) -> Path:
@@ -169,74 +291,116 @@ class SearchResult:
 def search(dataset: Dataset | str | Path, settings: SearchSettings | None = None, run_dir: str | Path | None = None,
            registry: Registry | None = None, progress: Callable[[str, optuna.trial.FrozenTrial], None] | None = None,
            command: str = "", inputs: dict | None = None,
-           sampler_factory: SamplerFactory = make_sampler) -> SearchResult:
+           sampler_factory: SamplerFactory = make_sampler, started: float | None = None) -> SearchResult:
     """Run the nested cross-validated search and write the run folder.
 
     ``dataset`` is a :class:`abauto.data.Dataset` or the path of a table. Running again on the
     same ``run_dir`` resumes: finished trials count toward the budget, the trials a killed
     process was running are run again. ``inputs`` (how the data was loaded) and the settings
-    are kept in ``run.json`` for ``abauto search --resume``.
+    are kept in ``run.json`` for ``abauto search --resume``. A run folder holds one search
+    (:mod:`abauto.runfolder`): other data or settings, or a search still running there, raise
+    :class:`abauto.errors.StorageError` before any work.
 
     ``run_dir`` defaults to ``runs/<dataset>-<timestamp>``; the Optuna storage defaults to
     ``sqlite:///<run_dir>/study.db``. ``progress(study_name, trial)`` is called after every
     trial when ``n_jobs == 1``. ``sampler_factory(settings, offset)`` makes each study's Optuna
     sampler (default :func:`abauto.studies.make_sampler`; benchmarks pass their own).
-    """
-    from abauto import leaderboard as lb
-    from abauto.data import load_dataset
-    from abauto.model import save_model
 
+    ``settings.time_budget`` bounds the whole search (every study, the refits and the final fit)
+    from ``started`` (a ``time.monotonic()``; default: when this is called).
+    """
+    from abauto.data import load_dataset
+
+    began = time.monotonic() if started is None else started
     if not isinstance(dataset, Dataset):
         dataset = load_dataset(dataset)
-    settings = settings or SearchSettings()
+    settings = (settings or SearchSettings()).validate()
     registry = registry or load_registry()
     space = PipelineSpace(registry, DataShape.of(dataset), settings.plugins, settings.exclude,
                           settings.max_costly_rows, dict(settings.fixed))
     jobs, notes = outer_splits(dataset, settings)
+    notes += [n for n in [coverage_note(space, settings)] if n]
     Scorer(settings.metric).check_task(np.unique(encode(dataset.y)[1]))  # unknown or unfit for the codes the studies score: fail before any work
     sampler_factory(settings, 0)  # an unusable sampler setting fails before any work
     optuna.logging.set_verbosity(optuna.logging.ERROR)
-    run_dir = Path(run_dir) if run_dir else default_run_dir(dataset)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    folder = RunFolder(run_dir or default_run_dir(dataset))
+    shared = settings.storage  # None: the run folder's own study.db
+    identity = search_identity(dataset, settings, shared)
+    # One search per run folder (and per study name on a shared storage), held until the end;
+    # errors of the disk or of study.db become one line naming the path.
+    with folder.claim(identity, settings.trials), \
+            (search_lock(shared, settings.study_name) if shared else nullcontext()), \
+            guard(folder.path, shared or folder.study_db):
+        return _search_in(folder, identity, dataset, settings, space, jobs, notes, progress, command, inputs,
+                          sampler_factory, began)
+
+
+def _search_in(folder: RunFolder, identity: dict, dataset: Dataset, settings: SearchSettings, space: PipelineSpace,
+               jobs: list, notes: list[str], progress: Callable | None, command: str, inputs: dict | None,
+               sampler_factory: SamplerFactory, began: float) -> SearchResult:
+    """:func:`search` once it holds the run folder: run the studies and write the results."""
+    from abauto import leaderboard as lb
+    from abauto.model import save_model
+
+    run_dir = folder.path
     owns_storage = settings.storage is None
     if owns_storage:
-        settings.storage = f"sqlite:///{(run_dir / 'study.db').resolve()}"
+        settings.storage = folder.storage_url
     meta = {"inputs": inputs or {"data": dataset.source},
             "settings": {k: v for k, v in asdict(settings).items() if not (owns_storage and k == "storage")},
+            "identity": identity,  # what defines this search: another one is refused this folder
             "folds_sha256": folds_fingerprint(jobs, dataset.y),  # abauto worker checks its data against it
             "commands": lb.run_commands(run_dir, command)}  # the first, then each that continued the search
-    write_json(run_dir / "run.json", meta)
+    if owns_storage:  # before study.db exists: a folder with a study.db and no run.json is not a run folder
+        folder.write_meta(meta)
     X, y = features(dataset), dataset.y
     storage = make_storage(settings.storage)  # create the tables once, before parallel workers race to
+    lanes = 1 if settings.n_jobs == 1 or len(jobs) == 1 else settings.n_jobs
+    plan = TimePlan.start(settings.time_budget, len(jobs), lanes, began) if settings.time_budget else None
+    ends = {} if plan is None else {"ends": time.time() + plan.left()}  # when workers must stop (wall clock)
     for j in jobs:  # studies exist, seeded, before any worker joins (abauto worker reads "abauto")
         study = open_study(j.name, settings, j.offset, storage, sampler_factory)
         if not owns_storage:
+            if "abauto" in study.user_attrs:  # the same study name may not hold two searches either
+                check_same_search(f"{show_url(settings.storage)} study {j.name}", study.user_attrs["abauto"],
+                                  identity, settings.trials, "use another --study-name")
             seed_families(study, space, settings, inner_rows(j, settings))
-        study.set_user_attr("abauto", meta)
+        study.set_user_attr("abauto", {**meta, **ends})
+    if settings.time_budget:  # what writing the results imports is imported before the time is shared out
+        import jsonschema  # noqa: F401
+        import skops.io  # noqa: F401
+    if not owns_storage:  # once its study name is known to hold this search
+        folder.write_meta(meta)
     t0 = time.perf_counter()
-    if settings.n_jobs == 1 or len(jobs) == 1:
+    if lanes == 1:
         outcomes = [run_fold(j, space, X, y, settings, (lambda s, t, n=j.name: progress(n, t)) if progress else None,
-                             owns_storage, dataset.groups, sampler_factory) for j in jobs]
+                             owns_storage, dataset.groups, sampler_factory, plan, i) for i, j in enumerate(jobs)]
     else:
         # Longest first: the final study (all rows) is the largest, so it starts at once instead
         # of running alone at the end while the other workers idle.
         order = [jobs[-1], *jobs[:-1]]
         with watch(settings.storage, [j.name for j in jobs], progress):
             done = Parallel(n_jobs=settings.n_jobs, backend="loky")(
-                delayed(run_fold)(j, space, X, y, settings, None, owns_storage, dataset.groups, sampler_factory)
-                for j in order)
+                delayed(run_fold)(j, space, X, y, settings, None, owns_storage, dataset.groups, sampler_factory,
+                                  plan, i)
+                for i, j in enumerate(order))
         outcomes = [*done[1:], done[0]]
     wall = time.perf_counter() - t0
     studies = [optuna.load_study(study_name=j.name, storage=storage) for j in jobs]
-    final_study = studies[-1]
+    if plan is not None:
+        notes += [n for n in [_time_note(space, settings, outcomes, studies, lanes)] if n]
     board = lb.build(dataset, settings, outcomes, studies,
                      notes=notes + dataset.notes, wall_seconds=wall, command=meta["commands"][0],
                      folds_sha256=folds_fingerprint(jobs, y), resumed=meta["commands"][1:])
     pipeline = None
-    if board["final"] is not None:
-        steps = space.replay(final_study.best_trial.params)
+    if board["final"] is not None:  # the final study's best trial of a family with a leaderboard row
+        if board["final"]["family"] == ensemble.FAMILY:
+            model = ensemble_model(space, outcomes[-1]["ensemble"], settings)
+        else:
+            model = space.build(space.replay(board["final"]["params"]), random_state=settings.seed,
+                                probability=True)
         # fitted on the label codes, as in the studies; predicts the user's labels
-        pipeline = EncodedTargetClassifier(space.build(steps, random_state=settings.seed, probability=True))
+        pipeline = EncodedTargetClassifier(model)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             pipeline.fit(X, y)

@@ -19,6 +19,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline, make_pipeline
 
+from abauto.errors import SettingsError
 from abauto.plugin import Context, Kind, Plugin
 from abauto.registry import Registry
 
@@ -87,15 +88,26 @@ class PipelineSpace:
     fixed: dict[str, str] = field(default_factory=dict)  # slot -> plugin name (or "none"), never searched
 
     def __post_init__(self) -> None:
-        unknown = [n for n in [*self.include, *self.exclude] if n not in self.registry]
-        if unknown:
-            raise ValueError(f"unknown plugin {unknown[0]!r} (known: {', '.join(sorted(self.registry.names()))})")
+        """Check the plugin names of --plugins, --exclude and ``fixed`` against the registry."""
+        known = ', '.join(sorted(self.registry.names()))
+        for option, names in (("--plugins", self.include), ("--exclude", self.exclude)):
+            unknown = [n for n in names if n not in self.registry]
+            if unknown:
+                raise SettingsError(f"{option}: unknown plugin {unknown[0]!r} (known: {known}; see 'abauto plugins')")
+        for slot, name in self.fixed.items():
+            of_slot = [p.name for p in self.registry.of_kind(Kind(slot))]
+            if name not in of_slot + ([] if slot == Kind.CLASSIFIER.value else [NONE]) or name in self.exclude:
+                choices = ", ".join(n for n in of_slot if n not in self.exclude)
+                raise SettingsError(f"fixed {slot}: {name!r} is not a usable {slot} plugin (choices: {choices}"
+                                    f"{'' if slot == Kind.CLASSIFIER.value else ', or none'})")
         self.choices = {kind: self._eligible(kind) for kind in Kind}
         if not self.choices[Kind.CLASSIFIER]:
-            raise ValueError("no classifier plugin is left after --plugins/--exclude and the data's constraints")
+            raise SettingsError("no classifier plugin is left after --plugins/--exclude and the data's constraints "
+                                "(see 'abauto plugins')")
         for kind in (Kind.IMPUTER, Kind.ENCODER):
             if self._required(kind) and not self.choices[kind]:
-                raise ValueError(f"the data needs an {kind.value} but no {kind.value} plugin is available")
+                raise SettingsError(f"the data needs an {kind.value} but no {kind.value} plugin is available "
+                                    f"(do not --exclude every {kind.value})")
 
     def _eligible(self, kind: Kind) -> list[Plugin]:
         plugins = [p for p in self.registry.of_kind(kind) if p.name not in self.exclude]
@@ -193,7 +205,7 @@ class PipelineSpace:
         if slot in self.fixed:
             value = self.fixed[slot]
             if value not in names:
-                raise ValueError(f"fixed {slot}={value!r} is not among the choices {names}")
+                raise SettingsError(f"fixed {slot}={value!r} is not among the choices {names}")
             return value
         return trial.suggest_categorical(param, names) if len(names) > 1 else names[0]
 

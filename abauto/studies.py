@@ -186,11 +186,33 @@ def make_sampler(settings: SearchSettings, offset: int) -> optuna.samplers.BaseS
 SamplerFactory = Callable[[SearchSettings, int], optuna.samplers.BaseSampler]
 
 
+def trial_family(t: optuna.trial.FrozenTrial) -> str | None:
+    """The classifier family a trial tried: its ``classifier`` parameter (or, with one family or a
+    fixed classifier, the family the objective recorded)."""
+    return t.params.get("classifier") or t.user_attrs.get("family")
+
+
+class FirstTrialsPruner(optuna.pruners.BasePruner):
+    """``pruner``, except that a trial of a classifier family with no complete trial yet is never
+    pruned: a family whose trials were all pruned would have no leaderboard row."""
+
+    def __init__(self, pruner: optuna.pruners.BasePruner):
+        self.pruner = pruner
+
+    def prune(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> bool:
+        fam = trial_family(trial)
+        done = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+        if fam is not None and not any(trial_family(t) == fam for t in done):
+            return False
+        return self.pruner.prune(study, trial)
+
+
 def open_study(name: str, settings: SearchSettings, offset: int,
                storage: optuna.storages.BaseStorage | None = None,
                sampler_factory: SamplerFactory = make_sampler) -> optuna.Study:
     """Create or load study ``name`` with the sampler ``sampler_factory(settings, offset)``."""
-    pruner = optuna.pruners.MedianPruner(n_startup_trials=8, n_warmup_steps=1) if settings.prune else optuna.pruners.NopPruner()
+    pruner = (FirstTrialsPruner(optuna.pruners.MedianPruner(n_startup_trials=8, n_warmup_steps=1))
+              if settings.prune else optuna.pruners.NopPruner())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return optuna.create_study(study_name=name, storage=storage or make_storage(settings.storage),
@@ -262,9 +284,12 @@ def fail_dead_workers(study: optuna.Study) -> int:
 
 
 def optimize(study: optuna.Study, objective: Callable, settings: SearchSettings, callback: Callable | None = None,
-             shared: bool = True, persist: Callable | None = None) -> None:
+             shared: bool = True, persist: Callable | None = None,
+             plan: Callable[[optuna.Study], bool] | None = None) -> None:
     """Run trials until the study's budget is spent, counting what other workers finished too
-    when the study is ``shared`` (unshared, ``n_trials`` alone keeps the budget)."""
+    when the study is ``shared`` (unshared, ``n_trials`` alone keeps the budget). ``plan(study)``
+    runs before the first trial and after each one: it may enqueue the next trial, and returns
+    False when no trial may start any more (a time budget)."""
 
     def budget(study: optuna.Study, trial) -> None:
         if persist:
@@ -273,16 +298,18 @@ def optimize(study: optuna.Study, objective: Callable, settings: SearchSettings,
             callback(study, trial)
         if "over_budget" in trial.user_attrs or (shared and taken(study) >= settings.trials):
             study.stop()  # places held by other workers' running trials are not ours to ask for
+        elif plan and not plan(study):
+            study.stop()
 
     remaining = settings.trials - spent(study)
-    if remaining > 0:
+    if remaining > 0 and (plan is None or plan(study)):
         study.optimize(objective, n_trials=remaining, timeout=settings.timeout, catch=(Exception,),
                        callbacks=[budget], gc_after_trial=False)
 
 
 def run_budget(study: optuna.Study, objective: Callable, settings: SearchSettings,
                callback: Callable | None = None, shared: bool = False, poll: float = 1.0,
-               persist: Callable | None = None) -> None:
+               persist: Callable | None = None, plan: Callable[[optuna.Study], bool] | None = None) -> None:
     """Run trials until the budget is spent. On a shared storage, also wait for the other workers'
     running trials; a worker that died is noticed by its stale heartbeat (journal file: by its
     process id), its trial failed and retried here. While every place in the budget is taken, wait
@@ -305,8 +332,8 @@ def run_budget(study: optuna.Study, objective: Callable, settings: SearchSetting
             if done + running >= settings.trials:
                 time.sleep(poll)
                 continue
-        optimize(study, objective, settings, callback, shared, persist)
-        if not shared:
+        optimize(study, objective, settings, callback, shared, persist, plan)
+        if not shared or (plan is not None and not plan(study)):
             return
 
 
@@ -335,6 +362,52 @@ def watch(storage: str, names: list[str], progress: Callable | None, every: floa
     finally:
         stop.set()
         thread.join()
+
+
+@contextmanager
+def search_lock(url: str, study_name: str):
+    """Held by the search (the coordinator) of study ``study_name`` on the shared storage ``url``
+    for its whole life, so a second search of that name is refused (:class:`StorageError`) instead
+    of overrunning the budget; ``abauto worker`` joins by design and takes no lock. A SQLite or
+    journal file: a ``flock`` on ``<file>.<study_name>.lock`` beside it; PostgreSQL: a
+    session-level advisory lock on a hash of the study name, on a connection of its own. Both are
+    released when the process dies. Other storages are not locked."""
+    import hashlib
+    import re
+
+    from abauto.runfolder import file_lock, show_url
+
+    busy = f"another abauto search (pid {{pid}}) is running study {study_name!r}; wait for it or use another --study-name"
+    path = None
+    if url.startswith("journal:"):
+        path = Path(url[len("journal:"):])
+    elif url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        path = Path(url[len("sqlite:///"):])
+    if path is not None:
+        safe = re.sub(r"[^A-Za-z0-9_.-]", "_", study_name)
+        with file_lock(path.with_name(f"{path.name}.{safe}.lock"), f"{path}: {busy}"):
+            yield
+        return
+    if not url.startswith(("postgresql", "postgres:")):
+        yield
+        return
+    import sqlalchemy
+
+    key = int.from_bytes(hashlib.sha256(f"abauto:{study_name}".encode()).digest()[:8], "big", signed=True)
+    engine = sqlalchemy.create_engine(_postgres_driver(url), poolclass=sqlalchemy.pool.NullPool,
+                                      connect_args={"application_name": f"abauto search {os.getpid()}"})
+    try:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as con:
+            if not con.execute(sqlalchemy.text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar():
+                holder = con.execute(sqlalchemy.text(
+                    "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                    "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = :hi AND l.objid = :lo "
+                    "AND l.objsubid = 1"), {"hi": (key >> 32) & 0xFFFFFFFF, "lo": key & 0xFFFFFFFF}).scalar() or ""
+                pid = holder.rpartition(" ")[2] if holder.startswith("abauto search ") else "unknown"
+                raise StorageError(f"{show_url(url)}: {busy.format(pid=pid)}")
+            yield  # closing the connection (NullPool: no pool keeps it) ends the session and the lock
+    finally:
+        engine.dispose()
 
 
 def find_search(storage: str, study_name: str, wait: float = 60.0, poll: float = 1.0) -> dict:

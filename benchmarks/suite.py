@@ -18,6 +18,10 @@ Methods (``--methods``, comma-separated):
 
 - ``abauto-time``   abauto, all plugins, a wall budget of ``--budget`` s per outer fold
                     (SearchSettings(timeout=budget, trials=100000)).
+- ``abauto-budget`` abauto as a user runs it: ``abauto.search`` with one wall budget for the whole
+                    search (``--time-budget`` = ``--budget`` x 5 outer folds: the 5 outer studies, the
+                    final study, every refit and the final fit), n_jobs 1, on the same outer folds;
+                    the score is the leaderboard's selected-per-fold outer score.
 - ``abauto-trials`` abauto, all plugins, ``--trials`` (60) trials per outer fold (issue 4 target b).
 - ``abauto-svm``    abauto restricted to the svm plugin, ``--svm-trials`` (22) trials (issue 4 target a;
                     preprocessing slots are still searched, as ``--plugins svm`` does).
@@ -42,6 +46,10 @@ Methods (``--methods``, comma-separated):
 - ``rf``            RandomForestClassifier(random_state=0) with scikit-learn defaults.
 - ``flaml``         FLAML AutoML, ``--budget`` s per outer fold, 5-fold stratified CV, balanced accuracy
                     (optional: ``pip install abauto[bench]``; skipped with a note when not importable).
+- ``autogluon``     AutoGluon-Tabular, ``TabularPredictor(eval_metric="balanced_accuracy")`` fit with
+                    ``presets="medium_quality"`` and ``time_limit=--budget`` s per outer fold, one CPU
+                    (optional, the ``bench`` extra; skipped with a note when not importable). Its
+                    validation is its own (the preset's holdout), not the suite's inner folds.
 
 How abauto is driven: abauto's own engine per outer fold (``outer_splits`` + ``run_fold``, the
 functions ``abauto.search`` calls), without the final all-rows study that ``abauto.search`` adds for
@@ -55,7 +63,13 @@ Fits: abauto (and gaia-grid) = inner folds actually run by each trial (pruned tr
 failed trial counts as one) + the outer refits; GridSearchCV = 110 x 5 + 1 per outer fold; RF = 1
 per fold; FLAML = every trial it ran x 5 folds + 1 retrain per fold, the trials counted from its
 training log (``log_file_name`` with ``log_type="all"``: one record per trial; its
-``config_history`` holds only the trials that improved the best loss).
+``config_history`` holds only the trials that improved the best loss); AutoGluon = the models in its
+leaderboard (``model_names()``, the weighted ensemble included; medium_quality does not bag, so one
+fit each).
+
+Seconds: every method's wall seconds for its 5 folds are printed; for the budgeted methods
+(abauto-time, flaml, autogluon: ``--budget`` s per fold each) also the ratio of that wall time to
+the budget (5 x ``--budget``), so an overrun shows.
 
 For missing values and categorical columns the baselines (libsvm-grid, rf) get a fixed preprocessing:
 median imputation of numeric columns, most-frequent imputation + one-hot encoding of categorical
@@ -81,8 +95,9 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "datasets"
-ALL_METHODS = ["abauto-time", "abauto-trials", "abauto-svm", "abauto-svm-gaia", "abauto-svm-rbf", "libsvm-grid",
-               "gaia-grid", "rf", "flaml"]
+ALL_METHODS = ["abauto-time", "abauto-budget", "abauto-trials", "abauto-svm", "abauto-svm-gaia", "abauto-svm-rbf",
+               "libsvm-grid", "gaia-grid", "rf", "flaml", "autogluon"]
+PER_FOLD_BUDGET = ("abauto-time", "abauto-budget", "flaml", "autogluon")  # methods given --budget seconds per outer fold
 RENAMED = {"grid": "libsvm-grid"}  # method names of results saved by earlier versions
 GAIA_CONFIG = REPO / "configs" / "gaia-svm.yaml"
 PREFERRED = ["gtzan_30s", "wine", "iris", "breast_cancer", "penguins", "credit_g", "digits"]
@@ -214,19 +229,82 @@ def run_flaml(dataset, splits, args) -> dict | None:
         Xtr = _take(X, tr)
         trial_log = logs / f"{dataset.name}.fold{k}.log"
         trial_log.unlink(missing_ok=True)
+        t0 = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             automl.fit(Xtr, y[tr], task="classification", time_budget=args.budget, metric=bal_acc,
                        eval_method="cv", n_splits=INNER, split_type="stratified", seed=SEED, n_jobs=1,
                        verbose=0, log_file_name=str(trial_log), log_type="all")
             pred = automl.predict(_take(X, te))
+        wall = time.perf_counter() - t0
         scores.append(balanced_accuracy_score(y[te], pred))
         with training_log_reader(str(trial_log)) as reader:  # one record per trial (checkpoints skipped)
             n_trials = sum(1 for _ in reader.records())
         fits += n_trials * INNER + 1
-        picks.append({"learner": automl.best_estimator, "trials": n_trials, "improvements": len(automl.config_history)})
+        picks.append({"learner": automl.best_estimator, "trials": n_trials, "improvements": len(automl.config_history),
+                      "wall": wall})
         log(f"  flaml fold {k}: {scores[-1]:.4f} ({n_trials} trials, {len(automl.config_history)} improved the best; "
-            f"{automl.best_estimator})")
+            f"{automl.best_estimator}; {wall:.1f}s)")
+        save_partial(scores, fits, picks)
+    return {"scores": scores, "fits": fits, "detail": picks}
+
+
+def autogluon_fit(X_train, y_train, time_limit: float, path: str | Path, groups=None):
+    """AutoGluon-Tabular as the benchmarks run it: ``medium_quality`` preset, balanced accuracy,
+    ``time_limit`` seconds, one CPU. ``groups`` (one value per row, e.g. a track): AutoGluon's
+    own holdout is then group-disjoint (``validation_structure={"group_on": ...}``, AutoGluon >=
+    1.6), and the group column is not a feature. Returns the predictor and the number of models
+    it trained (its leaderboard's rows, the weighted ensemble included); (None, 0) when the time
+    limit ran out before any model (AutoGluon raises then)."""
+    from autogluon.tabular import TabularPredictor
+
+    label, group = "__abauto_label__", "__abauto_group__"
+    frame = X_train.reset_index(drop=True).copy()
+    frame[label] = np.asarray(y_train)
+    init, fit = {}, {}
+    if groups is not None:
+        frame[group] = np.asarray(groups)
+        init["learner_kwargs"] = {"ignored_columns": [group]}
+        fit["validation_structure"] = {"group_on": group}
+    predictor = TabularPredictor(label=label, eval_metric="balanced_accuracy", path=str(path), verbosity=0, **init)
+    try:
+        predictor.fit(frame, presets="medium_quality", time_limit=time_limit, num_cpus=1, **fit)
+    except AssertionError as exc:
+        if "Not enough time" not in str(exc):
+            raise
+        return None, 0
+    return predictor, len(predictor.model_names())
+
+
+def run_autogluon(dataset, splits, args) -> dict | None:
+    try:
+        import autogluon.tabular  # noqa: F401
+    except ImportError:
+        print("note: AutoGluon is not importable; skipping it (pip install 'abauto[bench]' or 'autogluon.tabular')")
+        return None
+    import shutil
+    from sklearn.dummy import DummyClassifier
+    from sklearn.metrics import balanced_accuracy_score
+
+    X, y = dataset.X, dataset.y  # AutoGluon takes the frame as it is (its own imputation and encoding)
+    scores, fits, picks = [], 0, []
+    for k, (tr, te) in enumerate(splits):
+        path = Path(args.out) / "autogluon" / f"{dataset.name}.fold{k}"
+        shutil.rmtree(path, ignore_errors=True)
+        t0 = time.perf_counter()
+        predictor, n_models = autogluon_fit(X.iloc[tr], y[tr], args.budget, path)
+        wall = time.perf_counter() - t0
+        if predictor is None:  # the time limit ran out before any model: the majority class
+            pred = DummyClassifier(strategy="most_frequent").fit(X.iloc[tr], y[tr]).predict(X.iloc[te])
+            log(f"  autogluon fold {k}: no model within {args.budget:g} s; scored as predicting the majority class")
+        else:
+            pred = np.asarray(predictor.predict(X.iloc[te].reset_index(drop=True)))
+        scores.append(balanced_accuracy_score(y[te], pred))
+        fits += n_models
+        best = predictor.model_best if predictor is not None else None
+        picks.append({"best": best, "models": n_models, "wall": wall})
+        shutil.rmtree(path, ignore_errors=True)  # hundreds of MB of saved models per fold
+        log(f"  autogluon fold {k}: {scores[-1]:.4f} ({n_models} models, best {best}, {wall:.1f}s)")
         save_partial(scores, fits, picks)
     return {"scores": scores, "fits": fits, "detail": picks}
 
@@ -246,6 +324,7 @@ def _abauto(dataset, args, method: str, trials: int, timeout: float | None, plug
     db.unlink(missing_ok=True)
     for extra in ("-wal", "-shm"):
         Path(str(db) + extra).unlink(missing_ok=True)
+    config.setdefault("ensemble", not getattr(args, "no_ensemble", False))
     settings = SearchSettings(trials=trials, timeout=timeout, outer=f"kfold:{OUTER}", inner_folds=INNER, seed=SEED,
                               plugins=tuple(plugins), storage=f"sqlite:///{db}", study_name=method,
                               fixed=dict(fixed or {}), **config)
@@ -267,7 +346,7 @@ def _abauto(dataset, args, method: str, trials: int, timeout: float | None, plug
                 inner_fits += len(t.user_attrs["inner_scores"][settings.metric])
             elif t.state == optuna.trial.TrialState.FAIL:
                 inner_fits += 1
-        refits = len(out["families"])
+        refits = sum(f.get("fits", 1) for f in out["families"].values())  # the ensemble: members refit
         fits += inner_fits + refits
         best = out["families"][out["best_family"]]
         scores.append(best["scores"]["balanced_accuracy"])
@@ -275,15 +354,71 @@ def _abauto(dataset, args, method: str, trials: int, timeout: float | None, plug
         detail.append({"best_family": out["best_family"], "trials": len(trials_), "counted": n_done,
                        "pruned": sum(1 for t in trials_ if t.state == optuna.trial.TrialState.PRUNED),
                        "failed": sum(1 for t in trials_ if t.state == optuna.trial.TrialState.FAIL),
-                       "inner": best["inner_mean"], "wall": wall, "refits": refits})
+                       "inner": best["inner_mean"], "wall": wall, "refits": refits,
+                       **_ensemble_detail(out)})
         log(f"  {method} fold {job.index}: {scores[-1]:.4f} best={out['best_family']} trials={len(trials_)} "
             f"wall={wall:.1f}s")
         save_partial(scores, fits, detail)
     return {"scores": scores, "fits": fits, "detail": detail}
 
 
+def _ensemble_detail(out: dict) -> dict:
+    """The fold's ensemble row (abauto.ensemble): its outer score, members, and seconds spent on
+    OOF recomputation + selection and on refitting members; the best single family's score."""
+    singles = {f: e for f, e in out["families"].items() if f != "ensemble"}
+    single = max(singles, key=lambda f: (singles[f]["inner_mean"], -singles[f]["trial"])) if singles else None
+    detail = {"single_family": single,
+              "single_score": (singles[single].get("scores") or {}).get("balanced_accuracy") if single else None}
+    ens, row = out.get("ensemble"), out["families"].get("ensemble")
+    if ens and row:
+        detail.update(ensemble_score=(row.get("scores") or {}).get("balanced_accuracy"),
+                      ensemble_members={f"{m['family']}_{m['trial']}": m["weight"] for m in ens["members"]},
+                      ensemble_wins=ens["wins"], ensemble_select_s=ens["seconds"],
+                      ensemble_fit_s=row.get("fit_seconds"), ensemble_fits=row.get("fits"))
+    return detail
+
+
 def run_abauto_time(dataset, splits, args):
     return _abauto(dataset, args, "abauto-time", 100_000, args.budget)
+
+
+def run_abauto_budget(dataset, splits, args):
+    """The whole search under one wall budget of ``--budget`` x OUTER seconds (``--time-budget``)."""
+    import shutil
+
+    import optuna
+    import abauto
+    from abauto.search_engine import SearchSettings
+    from abauto.studies import make_storage
+
+    run_dir = Path(args.out) / "runs" / f"{dataset.name}__abauto-budget"
+    shutil.rmtree(run_dir, ignore_errors=True)
+    budget = args.budget * OUTER
+    t0 = time.monotonic()
+    result = abauto.search(dataset, SearchSettings(time_budget=budget, outer=f"kfold:{OUTER}", inner_folds=INNER,
+                                                   seed=SEED), run_dir=run_dir, started=t0)
+    wall = time.monotonic() - t0
+    board = result.leaderboard
+    storage = make_storage(f"sqlite:///{run_dir / 'study.db'}")
+    fits = 0
+    for name in result.studies:
+        trials_ = optuna.load_study(study_name=name, storage=storage).get_trials(deepcopy=False)
+        fits += sum(len(t.user_attrs["inner_scores"]["balanced_accuracy"]) if "inner_scores" in t.user_attrs
+                    else int(t.state == optuna.trial.TrialState.FAIL) for t in trials_)
+    fits += sum(1 for e in board["entries"] for s in e["outer_scores"] if s is not None) + 1  # refits + final fit
+    from abauto.registry import load_registry
+    from abauto.schedule import families
+    from abauto.space import DataShape, PipelineSpace
+
+    eligible = families(PipelineSpace(load_registry(), DataShape.of(dataset)), SearchSettings(time_budget=budget))
+    covered = sum(1 for e in board["entries"] if None not in e["outer_scores"])
+    detail = [{"best_family": fam} for fam in board["best"]["families"]]
+    detail.append({"wall": wall, "budget": budget, "wall_over_budget": wall / budget, "trials": board["trials"],
+                   "families_on_every_fold": f"{covered}/{len(eligible)}", "notes": board["notes"],
+                   "final": board["final"] and board["final"]["family"]})
+    log(f"  abauto-budget: {wall:.1f} s of {budget:g} s ({wall / budget:.3f}); families on every fold "
+        f"{covered}/{len(eligible)}; {board['trials']['total']} trials")
+    return {"scores": board["best"]["outer_scores"], "fits": fits, "detail": detail}
 
 
 def run_abauto_trials(dataset, splits, args):
@@ -332,16 +467,19 @@ def run_gaia_grid(dataset, splits, args):
                    plugins=config.pop("plugins", ()), fixed=config.pop("fixed", None), **config)
 
 
-RUNNERS = {"abauto-time": run_abauto_time, "abauto-trials": run_abauto_trials, "abauto-svm": run_abauto_svm,
+RUNNERS = {"abauto-time": run_abauto_time, "abauto-budget": run_abauto_budget, "abauto-trials": run_abauto_trials, "abauto-svm": run_abauto_svm,
            "abauto-svm-gaia": run_abauto_svm_gaia, "abauto-svm-rbf": run_abauto_svm_rbf,
-           "libsvm-grid": run_libsvm_grid, "gaia-grid": run_gaia_grid, "rf": run_rf, "flaml": run_flaml}
+           "libsvm-grid": run_libsvm_grid, "gaia-grid": run_gaia_grid, "rf": run_rf, "flaml": run_flaml,
+           "autogluon": run_autogluon}
 
 
 # ----------------------------------------------------------------------------------------- report
 
 def label(method: str, meta: dict) -> str:
-    if method in ("abauto-time", "flaml"):
+    if method in PER_FOLD_BUDGET:
         return f"{method} ({meta['budget']:g}s/fold)"
+    if method == "abauto-budget":
+        return f"abauto-budget ({meta['budget'] * OUTER:g}s in all)"
     if method == "abauto-trials":
         return f"abauto-trials ({meta['trials']})"
     if method.startswith("abauto-svm"):
@@ -365,6 +503,14 @@ def load_results(out: Path) -> list[dict]:
     return rows
 
 
+def wall_to_budget(r: dict) -> float | None:
+    """Wall seconds over the budget the method was given (``--budget`` x the folds it ran); None
+    for methods without a wall budget."""
+    if r["method"] not in PER_FOLD_BUDGET or not r.get("budget"):
+        return None
+    return r["seconds"] / (r["budget"] * len(r["scores"]))
+
+
 def write_tables(out: Path) -> list[dict]:
     rows = load_results(out)
     if not rows:
@@ -374,18 +520,24 @@ def write_tables(out: Path) -> list[dict]:
 
     with open(out / "suite.csv", "w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["dataset", "method", "budget_s_per_fold", "trials", "mean", "std", "fits", "seconds", "folds_done", "fold_scores"])
+        w.writerow(["dataset", "method", "budget_s_per_fold", "trials", "mean", "std", "fits", "seconds",
+                    "wall_to_budget", "folds_done", "fold_scores"])
         for r in rows:
-            w.writerow([r["dataset"], r["method"], r["budget"] if r["method"] in ("abauto-time", "flaml") else "",
+            ratio = wall_to_budget(r)
+            w.writerow([r["dataset"], r["method"], r["budget"] if r["method"] in PER_FOLD_BUDGET else "",
                         r["trials"] if r["method"] == "abauto-trials" else (r["svm_trials"] if r["method"].startswith("abauto-svm") else ""),
-                        f"{r['mean']:.4f}", f"{r['std']:.4f}", r["fits"], f"{r['seconds']:.1f}", len(r["scores"]),
+                        f"{r['mean']:.4f}", f"{r['std']:.4f}", r["fits"], f"{r['seconds']:.1f}",
+                        "" if ratio is None else f"{ratio:.3f}", len(r["scores"]),
                         " ".join(f"{s:.4f}" for s in r["scores"])])
     order = {m: i for i, m in enumerate(ALL_METHODS)}
     rows.sort(key=lambda r: (r["dataset"], order.get(r["method"], 99)))
-    lines = ["| dataset | method | outer balanced accuracy (mean ± std) | fits | seconds |", "|---|---|---|---:|---:|"]
+    lines = ["| dataset | method | outer balanced accuracy (mean ± std) | fits | seconds | wall / budget |",
+             "|---|---|---|---:|---:|---:|"]
     for r in rows:
         part = f" (partial: {len(r['scores'])}/{OUTER} folds)" if r.get("partial") else ""
-        lines.append(f"| {r['dataset']} | {label(r['method'], r)}{part} | {r['mean']:.4f} ± {r['std']:.4f} | {r['fits']} | {r['seconds']:.0f} |")
+        ratio = wall_to_budget(r)
+        lines.append(f"| {r['dataset']} | {label(r['method'], r)}{part} | {r['mean']:.4f} ± {r['std']:.4f} | {r['fits']} "
+                     f"| {r['seconds']:.0f} | {'' if ratio is None else f'{ratio:.2f}'} |")
     lines += ["", *targets(rows)]
     text = "\n".join(lines) + "\n"
     (out / "suite.md").write_text(text)
@@ -417,7 +569,7 @@ def targets(rows: list[dict]) -> list[str]:
                 rule = "within 0.005 below or better" if tol else ">= libsvm-grid"
                 lines.append(f"- issue 4 ({what}) {ds}: {variant} {x:.4f} vs libsvm-grid {g:.4f}: diff {x - g:+.4f} -> "
                              f"{'MET' if ok else 'MISSED'} ({rule}){note}")
-        others = {k: v for k, v in m.items() if k in ("libsvm-grid", "gaia-grid", "rf", "flaml")}
+        others = {k: v for k, v in m.items() if k in ("libsvm-grid", "gaia-grid", "rf", "flaml", "autogluon")}
         if "abauto-time" in m and others:
             best_name, best = max(others.items(), key=lambda kv: kv[1]["mean"])
             x, b, note = _vs(m["abauto-time"], best)
@@ -441,10 +593,12 @@ def main(argv=None) -> int:
     p.add_argument("--data", default=str(DEFAULT_DATA), help="folder of CSVs (default ../shared/datasets)")
     p.add_argument("--only", default="", help="comma-separated dataset names (default: all CSVs)")
     p.add_argument("--methods", default=",".join(ALL_METHODS))
-    p.add_argument("--budget", type=float, default=60.0, help="seconds per outer fold for abauto-time and flaml")
+    p.add_argument("--budget", type=float, default=60.0, help="seconds per outer fold for abauto-time, flaml and autogluon")
     p.add_argument("--trials", type=int, default=60, help="trials per outer fold for abauto-trials")
     p.add_argument("--svm-trials", type=int, default=22, help="trials per outer fold for abauto-svm")
     p.add_argument("--gaia-config", default=str(GAIA_CONFIG), help="the config gaia-grid runs (default configs/gaia-svm.yaml)")
+    p.add_argument("--no-ensemble", action="store_true",
+                   help="abauto methods without ensemble selection (SearchSettings(ensemble=False))")
     p.add_argument("--out", default=None, help="output folder (default: a new temp dir)")
     p.add_argument("--report-only", action="store_true", help="only aggregate saved results in --out")
     args = p.parse_args(argv)
@@ -488,7 +642,9 @@ def main(argv=None) -> int:
                    "detail": res.get("detail"), "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
             (out / "results" / f"{name}__{method}.json").write_text(json.dumps(row, indent=1, default=str))
             PARTIAL["path"].unlink(missing_ok=True)
-            log(f"{name}: {method}: {row['mean']:.4f} ± {row['std']:.4f}, {row['fits']} fits, {seconds:.0f} s")
+            ratio = wall_to_budget(row)
+            log(f"{name}: {method}: {row['mean']:.4f} ± {row['std']:.4f}, {row['fits']} fits, {seconds:.0f} s wall"
+                + ("" if ratio is None else f" ({ratio:.2f} x its budget of {args.budget:g} s x {len(scores)} folds)"))
     write_tables(out)
     return 0
 

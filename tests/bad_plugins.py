@@ -22,6 +22,23 @@ class Sleeps(ClassifierMixin, BaseEstimator):
         return self
 
 
+class FailsOnMany(ClassifierMixin, BaseEstimator):
+    """Fits on at most ``MANY`` rows: on iris (150 rows) with ``--outer kfold:2 --inner-folds 3``
+    the outer folds' studies fit it on 50 rows and refit it on 75, the final study on 100."""
+
+    MANY = 80
+
+    def fit(self, X, y):
+        if len(X) > self.MANY:
+            raise RuntimeError(f"refuses more than {self.MANY} rows")
+        self.classes_ = np.unique(y)
+        self.majority_ = self.classes_[np.argmax([np.sum(y == c) for c in self.classes_])]
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self.majority_)
+
+
 class Hungry(ClassifierMixin, BaseEstimator):
     def fit(self, X, y):
         blocks = []
@@ -35,3 +52,4 @@ def register_classifiers(register):
     register(Plugin("raises", Kind.CLASSIFIER, lambda p, ctx: Raises()))
     register(Plugin("sleeps", Kind.CLASSIFIER, lambda p, ctx: Sleeps()))
     register(Plugin("hungry", Kind.CLASSIFIER, lambda p, ctx: Hungry()))
+    register(Plugin("fails_on_many", Kind.CLASSIFIER, lambda p, ctx: FailsOnMany(), has_predict_proba=False))

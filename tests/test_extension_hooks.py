@@ -90,8 +90,8 @@ def test_options_are_checked_against_the_chosen_loader(pairs_registry, pairs_fil
 
 def test_predict_formats_are_validated():
     def register_predict_formats(register):
-        register(PredictFormat("jsonl", lambda model, data, output: None, "one JSON line per row"))
-        register(PredictFormat("csv", lambda model, data, output: None))
+        register(PredictFormat("jsonl", lambda models, data, output, n_jobs: None, "one JSON line per row"))
+        register(PredictFormat("csv", lambda models, data, output, n_jobs: None))
     registry = load_registry(extra=[_module(register_predict_formats=register_predict_formats)], entry_points=False)
     assert list(registry.predict_formats) == ["jsonl"]
     assert any("not be 'csv'" in e.message for e in registry.errors)

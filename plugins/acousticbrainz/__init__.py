@@ -4,7 +4,7 @@
   archive or bulk JSON of low-level documents (:mod:`.loader`; options ``groundtruth``,
   ``select``, ``exclude_descriptors``, ``join``);
 - ``register_preprocessors``: gaia's presets ``raw``, ``basic``, ... (:mod:`.presets`);
-- ``register_predict_formats``: ``abauto predict ... --format acousticbrainz`` (:mod:`.highlevel`);
+- ``register_predict_formats``: ``abauto predict RUN_DIR... DATA --format acousticbrainz`` (:mod:`.predict`);
 - ``register_commands``: ``abauto convert``, ``extract`` and ``gaia-results`` (:mod:`.commands`).
 
 Inside: :mod:`.documents` (sources and parsing), :mod:`.flatten` (layout, gaia's names),
@@ -38,11 +38,11 @@ def load(path, **options):
     return load_input(path, **options)
 
 
-def predict_highlevel(model: Path, data: Path, output: Path | None) -> None:
-    """``abauto predict MODEL lowlevel/ --format acousticbrainz -o highlevel/``."""
+def predict_highlevel(models: list[Path], data: Path, output: Path | None, n_jobs: int = 1) -> None:
+    """``abauto predict RUN_DIR... lowlevel/ --format acousticbrainz -o highlevel/``."""
     from .commands import predict_highlevel as _predict
 
-    _predict(model, data, output)
+    _predict(models, data, output, n_jobs)
 
 
 @abauto.hookimpl
@@ -53,7 +53,8 @@ def register_loaders(register) -> None:
 @abauto.hookimpl
 def register_predict_formats(register) -> None:
     register(PredictFormat("acousticbrainz", predict_highlevel,
-                           "DATA = low-level JSON; -o FOLDER gets one high-level JSON per recording"))
+                           "MODEL... = one model per task; DATA = low-level JSON; -o FOLDER, .tar or .jsonl "
+                           "gets one high-level document per recording"))
 
 
 @abauto.hookimpl

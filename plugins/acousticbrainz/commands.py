@@ -45,30 +45,21 @@ def convert(data: Path = typer.Argument(..., help="Folder of low-level *.json, a
                f"({rate:.0f} documents/s)")
 
 
-def predict_highlevel(model: Path, data: Path, output: Optional[Path]) -> None:
-    """``abauto predict MODEL lowlevel/ --format acousticbrainz -o highlevel/``."""
-    from abauto import __version__ as abauto_version
-    from abauto.model import align, load_model, versions
+def predict_highlevel(models: List[Path], data: Path, output: Optional[Path], n_jobs: int = 1) -> None:
+    """``abauto predict RUN_DIR... lowlevel/ --format acousticbrainz -o highlevel/`` (or
+    ``-o out.tar``, ``-o out.jsonl``): every model's prediction in one high-level document per
+    recording; unreadable documents go to ``<output>.errors.tsv``. Exit 1 if none could be predicted."""
+    from .predict import predict_stream
 
-    from .highlevel import write_highlevel
-    from .loader import read_documents
-    from .patterns import descriptor_of
-
-    if output is None:
-        raise DataError("--format acousticbrainz writes one JSON per recording: give -o FOLDER")
-    pipeline, card = load_model(model)
-    if card is None:
-        raise DataError(f"{model}: the model card (model-card.json) is needed to read low-level documents")
-    names = [f["name"] for f in card["features"]]
-    wanted = list(dict.fromkeys("." + descriptor_of(n) for n in names))  # exact (dot-anchored) patterns
-    found = read_documents(data, select=wanted, exclude=[], keep_metadata=True, progress=True)
-    X = align(found.frame().reset_index(drop=True), card, str(data))
-    proba = pipeline.predict_proba(X)
-    classes = [str(c) for c in pipeline.classes_]
-    info = {"abauto": abauto_version, "scikit-learn": versions().get("scikit-learn", ""),
-            "model": Path(model).name, "estimate": card.get("estimate", {}).get("outer_mean")}
-    written = write_highlevel(output, found.stems, card["target"], classes, proba, found.metadata, info)
-    typer.echo(f"wrote {len(written)} high-level documents to {output}")
+    result = predict_stream(models, data, output, n_jobs=n_jobs)
+    skipped = f"; {result['failed']} skipped, listed in {result['errors']}" if result["errors"] else ""
+    if result["written"] == 0:
+        typer.echo(f"abauto: error: none of the {result['documents']} documents of {data} could be predicted"
+                   f"{skipped}", err=True)
+        raise typer.Exit(1)
+    rate = result["documents"] / result["seconds"] if result["seconds"] else float("nan")
+    typer.echo(f"wrote {result['written']} high-level documents ({len(result['models'])} models: "
+               f"{', '.join(result['models'])}) to {result['output']} ({rate:.0f} documents/s){skipped}")
 
 
 def gaia_results(run_dir: Path = typer.Argument(..., help="Run folder written by 'abauto search'."),

@@ -1,9 +1,12 @@
 """Flattening low-level documents as gaia names things, fast.
 
-The layout (every descriptor's path, kind and shape) is inferred once, from the first document;
-then a function generated for that layout pulls every value of a document out in one tuple
-(``(d["a"], *d["v"], *chain(*d["m"]))``) that NumPy writes into a preallocated float32 row. A
-per-descriptor walk runs only when that fails, to name the descriptor and the file at fault.
+The layout (every descriptor's path, kind and shape) is inferred once, from the first document
+(or built from a model's column names, :func:`leaves_from_columns`); then a function generated
+for that layout packs every value of a document straight into a preallocated float32 row with
+one ``struct.pack_into(row, 0, d["a"], *d["v"], *chain(*d["m"]))`` call (the precomputed column
+index is the argument order), and checks the vector and matrix lengths. No schema walk, no
+per-document pandas. A per-descriptor walk runs only when that fails, to name the descriptor and
+the file at fault.
 
 Names: dotted paths (``lowlevel.mfcc.mean``); a vector's values are columns ``name.i`` and a
 matrix's ``name.i.j`` (``lowlevel.mfcc.cov.3.7``). Dropped, as gaia's ``removevl`` does:
@@ -16,7 +19,7 @@ in extractor "music 2.0") are kept as categorical columns; strings under ``metad
 from __future__ import annotations
 
 import math
-from array import array as _array
+import struct
 from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any, Sequence
@@ -96,13 +99,14 @@ class Layout:
     numeric: list[Leaf]
     strings: list[Leaf]
     first: str = ""
+    needed_by: dict[str, str] = field(default_factory=dict)  # descriptor -> who needs it, for messages
     columns: list[str] = field(init=False)
     categorical: list[str] = field(init=False)
 
     def __post_init__(self) -> None:
         self.columns = [c for leaf in self.numeric for c in leaf.columns()]
         self.categorical = [leaf.name for leaf in self.strings]
-        self._extract_numeric = _compile(self.numeric, numeric=True)
+        self._extract_numeric = _compile(self.numeric, numeric=True, width=len(self.columns))
         self._extract_strings = _compile(self.strings, numeric=False)
         self._lengths = tuple(_expected_lengths(self.numeric))
 
@@ -128,14 +132,16 @@ class Layout:
     def extract(self, doc: Any, name: str, row: np.ndarray) -> tuple:
         """Write the numeric values of ``doc`` into ``row``; return its string values."""
         try:
-            values, lengths = self._extract_numeric(doc)
-            if lengths != self._lengths:
+            if self._extract_numeric(doc, row) != self._lengths:  # row is float32, C-contiguous
                 raise ValueError
-            row[:] = np.frombuffer(_array("f", values), dtype=np.float32)  # ~25 % faster than from the tuple
             return self._extract_strings(doc)[0] if self.strings else ()
-        except (KeyError, TypeError, ValueError, IndexError, OverflowError):
+        except (KeyError, TypeError, ValueError, IndexError, OverflowError, struct.error):
             check_document(doc, name)
             return self._extract_slow(doc, name, row)
+
+    def where(self, leaf: Leaf) -> str:
+        """Where the expected form of ``leaf`` comes from, for messages."""
+        return self.needed_by.get(leaf.name) or f"the first document ({self.first})"
 
     def _extract_slow(self, doc: dict, name: str, row: np.ndarray) -> tuple:
         """Descriptor by descriptor, to name what differs from the first document."""
@@ -144,23 +150,48 @@ class Layout:
             value = _lookup(doc, leaf.path)
             if value is _MISSING:
                 if leaf.path[0] != "metadata":
-                    raise DataError(f"{name}: descriptor {leaf.name!r} is missing (the first document, {self.first}, has it)")
+                    raise DataError(f"{name}: descriptor {leaf.name!r} is missing ({self.where(leaf)} has it)")
                 row[pos:pos + leaf.size] = np.nan
             else:
-                row[pos:pos + leaf.size] = _values(leaf, value, name, self.first)
+                row[pos:pos + leaf.size] = _values(leaf, value, name, self.where(leaf))
             pos += leaf.size
         out = []
         for leaf in self.strings:
             value = _lookup(doc, leaf.path)
             if value is _MISSING:
-                raise DataError(f"{name}: descriptor {leaf.name!r} is missing (the first document, {self.first}, has it)")
+                raise DataError(f"{name}: descriptor {leaf.name!r} is missing ({self.where(leaf)} has it)")
             if not isinstance(value, str):
-                raise DataError(f"{name}: descriptor {leaf.name!r} is {type(value).__name__}, a string in the first document ({self.first})")
+                raise DataError(f"{name}: descriptor {leaf.name!r} is {type(value).__name__}, a string in {self.where(leaf)}")
             out.append(value)
         return tuple(out)
 
 
 _MISSING = object()
+
+
+def leaves_from_columns(columns: Sequence[str]) -> list[Leaf]:
+    """Descriptors (path, kind, shape) rebuilt from column names such as a model's features:
+    ``a.b`` a scalar, ``a.b.3`` a vector, ``a.b.3.7`` a matrix (shape from the largest index);
+    in order of first appearance."""
+    indices: dict[str, list[tuple[int, ...]]] = {}
+    for column in columns:
+        desc = patterns.descriptor_of(column)
+        suffix = column[len(desc) + 1:]
+        indices.setdefault(desc, []).append(tuple(int(i) for i in suffix.split(".")) if suffix else ())
+    leaves = []
+    for desc, idx in indices.items():
+        dims = {len(i) for i in idx}
+        if len(dims) != 1 or max(dims) > 2:
+            raise DataError(f"column names of descriptor {desc!r} mix {sorted(dims)} indices: not gaia's names")
+        dim = dims.pop()
+        path = tuple(desc.split("."))
+        if dim == 0:
+            leaves.append(Leaf(path, SCALAR))
+        elif dim == 1:
+            leaves.append(Leaf(path, VECTOR, (max(i[0] for i in idx) + 1,)))
+        else:
+            leaves.append(Leaf(path, MATRIX, (max(i[0] for i in idx) + 1, max(i[1] for i in idx) + 1)))
+    return leaves
 
 
 def check_document(doc: Any, name: str) -> None:
@@ -190,14 +221,14 @@ def _shape(value: Any) -> tuple[int, ...] | None:
     return None
 
 
-def _values(leaf: Leaf, value: Any, name: str, first: str) -> np.ndarray:
+def _values(leaf: Leaf, value: Any, name: str, where: str) -> np.ndarray:
     shape = _shape(value)
     if shape != leaf.shape:
         what = "a string" if isinstance(value, str) else f"shape {shape}" if shape is not None else type(value).__name__
         if shape is not None and len(shape) == 1 and len(leaf.shape) == 1:
-            raise DataError(f"{name}: descriptor {leaf.name!r} has {shape[0]} values where the first document "
-                            f"({first}) has {leaf.shape[0]}")
-        raise DataError(f"{name}: descriptor {leaf.name!r} has {what} where the first document ({first}) has "
+            raise DataError(f"{name}: descriptor {leaf.name!r} has {shape[0]} values where {where} "
+                            f"has {leaf.shape[0]}")
+        raise DataError(f"{name}: descriptor {leaf.name!r} has {what} where {where} has "
                         f"{'a number' if not leaf.shape else f'shape {leaf.shape}'}")
     try:
         arr = np.asarray(value, dtype=np.float64).ravel()
@@ -216,9 +247,10 @@ def _expected_lengths(leaves: Sequence[Leaf]) -> list[int]:
     return out
 
 
-def _compile(leaves: Sequence[Leaf], numeric: bool):
-    """Generate ``f(doc) -> (values, lengths)`` for these leaves (plain Python, no loops)."""
-    lines = ["def extract(doc):"]
+def _compile(leaves: Sequence[Leaf], numeric: bool, width: int = 0):
+    """Generate, for these leaves (plain Python, no loops), ``f(doc, row) -> lengths`` that packs
+    the numeric values into the float32 ``row``, or ``f(doc) -> (strings, lengths)``."""
+    lines = ["def extract(doc, row=None):"]
     names: dict[tuple[str, ...], str] = {(): "doc"}
 
     def node(path: tuple[str, ...]) -> str:
@@ -244,7 +276,12 @@ def _compile(leaves: Sequence[Leaf], numeric: bool):
             lengths += [f"len({var})", f"len({var}[0])"]
         else:
             items.append(ref)
-    lines.append(f"    return ({', '.join(items)}{',' if items else ''}), ({', '.join(lengths)}{',' if lengths else ''})")
-    namespace: dict[str, Any] = {"_chain": chain}
+    lens = f"({', '.join(lengths)}{',' if lengths else ''})"
+    if numeric:
+        lines.append(f"    _pack(row, 0, {', '.join(items)})" if items else "    pass")
+        lines.append(f"    return {lens}")
+    else:
+        lines.append(f"    return ({', '.join(items)}{',' if items else ''}), {lens}")
+    namespace: dict[str, Any] = {"_chain": chain, "_pack": struct.Struct(f"={width}f").pack_into}
     exec(compile("\n".join(lines), "<abauto_plugins.acousticbrainz layout>", "exec"), namespace)  # noqa: S102
     return namespace["extract"]

@@ -1,8 +1,12 @@
-"""Predictions in AcousticBrainz's high-level JSON, one file per recording::
+"""Predictions in AcousticBrainz's high-level JSON, one document per recording, one entry per
+model (AcousticBrainz's held ~18: genre_rosamerica, mood_happy, danceability, ...)::
 
-    {"highlevel": {"<className>": {"value": "cla", "probability": 0.66, "all": {"cla": 0.66, ...}}},
+    {"highlevel": {"<className>": {"value": "cla", "probability": 0.66, "all": {"cla": 0.66, ...}},
+                   "<className 2>": {...}},
      "metadata": {"audio_properties": {...}, "tags": {...},
-                  "version": {"highlevel": {...}, "lowlevel": {...}}}}
+                  "version": {"highlevel": {"abauto": ..., "scikit-learn": ...,
+                                            "models": {"<className>": {"run": ..., "sha256": ...}}},
+                              "lowlevel": {...}}}}
 
 ``value`` is the most probable class and ``probability`` its probability (``all[value]``), as
 AcousticBrainz served them; ``metadata`` copies the low-level document's ``audio_properties``,
@@ -11,35 +15,29 @@ AcousticBrainz served them; ``metadata`` copies the low-level document's ``audio
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from abauto.files import write_json
 
 
-def highlevel_document(class_name: str, classes: Sequence[str], proba: np.ndarray, metadata: dict | None,
-                       versions: dict) -> dict:
+def highlevel_entry(classes: Sequence[str], proba: np.ndarray) -> dict:
+    """``{"all": {class: p}, "value": argmax class, "probability": all[value]}``."""
     proba = np.asarray(proba, dtype=float)
     best = int(np.argmax(proba))
     all_ = {str(c): float(p) for c, p in zip(classes, proba)}
+    return {"all": all_, "value": str(classes[best]), "probability": all_[str(classes[best])]}
+
+
+def highlevel_document(predictions: dict[str, tuple[Sequence[str], np.ndarray]], metadata: dict | None,
+                       versions: dict) -> dict:
+    """One recording's document: ``predictions`` maps each model's name (className) to its
+    classes and probabilities; ``versions`` becomes ``metadata.version.highlevel``."""
     meta = metadata or {}
     out_meta = {k: meta[k] for k in ("audio_properties", "tags") if k in meta}
     out_meta["version"] = {"highlevel": versions, "lowlevel": meta.get("version", {})}
-    return {"highlevel": {class_name: {"all": all_, "value": str(classes[best]), "probability": float(proba[best])}},
+    return {"highlevel": {name: highlevel_entry(classes, proba) for name, (classes, proba) in predictions.items()},
             "metadata": out_meta}
-
-
-def write_highlevel(out_dir: str | Path, ids: Sequence[str], class_name: str, classes: Sequence[str],
-                    proba: np.ndarray, metadata: Sequence[dict], versions: dict) -> list[Path]:
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for i, rid in enumerate(ids):
-        doc = highlevel_document(class_name, classes, proba[i], metadata[i] if i < len(metadata) else None, versions)
-        written.append(write_json(out_dir / f"{rid}.json", doc))
-    return written
 
 
 def check_highlevel(doc: dict) -> list[str]:

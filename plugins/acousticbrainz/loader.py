@@ -18,7 +18,7 @@ from .flatten import Layout
 from .groundtruth import GroundTruth, read_groundtruth
 from abauto.data import read_table
 from abauto.errors import DataError
-from abauto.extensions import NOT_FEATURES
+from abauto.extensions import NOT_FEATURES, TASK
 
 PROGRESS_MIN = 2000  # documents before a progress bar is worth showing
 ID_COLUMNS = ("id", "recording_id", "mbid", "file", "filename")
@@ -57,9 +57,12 @@ def _mbid_tag(doc: Any) -> str | None:
 
 
 class _Bar:
-    def __init__(self, enabled: bool, total: int | None):
+    def __init__(self, enabled: bool, source: docs.Source):
         self.bar = None
-        if enabled and (total is None or total >= PROGRESS_MIN) and sys.stderr.isatty():
+        self.source = source
+        total = source.total
+        big = total is None or (total >= PROGRESS_MIN if source.unit == "documents" else total >= PROGRESS_MIN * 50_000)
+        if enabled and big and sys.stderr.isatty():
             from rich.progress import Progress
 
             self.bar = Progress(transient=True, console=None)
@@ -68,7 +71,8 @@ class _Bar:
 
     def step(self, n: int) -> None:
         if self.bar is not None and n % 256 == 0:
-            self.bar.update(self.task, completed=n)
+            done = n if self.source.unit == "documents" else self.source.done()
+            self.bar.update(self.task, completed=done)
 
     def close(self) -> None:
         if self.bar is not None:
@@ -85,7 +89,6 @@ def read_documents(path: str | Path, groundtruth: GroundTruth | None = None, sel
     """
     path = Path(path)
     t0 = time.perf_counter()
-    files, total = docs.count_hint(path)
     labels = groundtruth.labels if groundtruth else None
 
     def keep(stem: str) -> bool:  # skip unparsed files whose name already says "not wanted"
@@ -93,16 +96,18 @@ def read_documents(path: str | Path, groundtruth: GroundTruth | None = None, sel
             return True
         return any(c in labels for c in docs.candidate_ids(stem))
 
+    source = docs.open_source(path, keep if labels is not None else None)
     layout: Layout | None = None
-    capacity = max(total or 1024, 1)
+    capacity = max(source.total if source.unit == "documents" and source.total else 1024, 1)
     matrix: np.ndarray | None = None
     strings, names, stems, ids, metadata = [], [], [], [], []
-    bar = _Bar(progress, total)
+    bar = _Bar(progress, source)
     gc_was_enabled = gc.isenabled()
     gc.disable()  # parsed documents hold no cycles; collections over their ~10k objects each cost ~15 %
+    n = 0
     try:
-        for raw in docs.iter_source(path, files, keep):
-            doc = raw.doc if raw.doc is not None else docs.parse(raw.name, raw.data)
+        for raw in source.items:
+            doc = raw.document()
             matched = raw.stem
             if labels is not None:
                 matched = next((c for c in docs.candidate_ids(raw.stem) if c in labels), None)
@@ -114,20 +119,22 @@ def read_documents(path: str | Path, groundtruth: GroundTruth | None = None, sel
             if layout is None:
                 layout = Layout.infer(doc, raw.name, select, exclude)
                 matrix = np.empty((capacity, layout.width), dtype=np.float32)
-            n = len(names)
+                extract = layout.extract
             if n == capacity:
                 capacity *= 2
                 grown = np.empty((capacity, layout.width), dtype=np.float32)
                 grown[:n] = matrix[:n]
                 matrix = grown
-            strings.append(layout.extract(doc, raw.name, matrix[n]))
+            strings.append(extract(doc, raw.name, matrix[n]))
             names.append(raw.name)
             stems.append(raw.stem)
             ids.append(matched)
             if keep_metadata:
                 meta = doc.get("metadata") if isinstance(doc, dict) else None
                 metadata.append(meta if isinstance(meta, dict) else {})
-            bar.step(n + 1)
+            n += 1
+            if bar.bar is not None:
+                bar.step(n)
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -135,7 +142,7 @@ def read_documents(path: str | Path, groundtruth: GroundTruth | None = None, sel
     if layout is None:
         what = f" named by {groundtruth.source}" if groundtruth else ""
         raise DataError(f"{path}: no low-level documents{what} found")
-    matrix = matrix[: len(names)]
+    matrix = matrix[:n]
     return Documents(layout, matrix, strings, names, stems, ids, metadata, time.perf_counter() - t0)
 
 
@@ -191,6 +198,7 @@ def load_frame(path: str | Path, groundtruth: str | Path | None = None, select: 
     out = pd.concat(parts, axis=1)
     out.attrs["documents_seconds"] = found.seconds
     out.attrs[NOT_FEATURES] = list(extra.columns) if join is not None else []
+    out.attrs[TASK] = gt.class_name  # recorded as dataset.task: names the model in high-level output
     return out
 
 

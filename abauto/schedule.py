@@ -1,0 +1,231 @@
+"""How a study spends its budget across classifier families, and how a search spends its time.
+
+abauto compares classifier families, so every family must be scored on every outer fold. Each
+study (one per outer fold, and the final one) therefore follows a fixed schedule of families
+(:class:`Schedule`), trial by trial; the sampler (TPE) chooses everything else:
+
+1. **Defaults round**: every eligible family once at its plugin's defaults
+   (:meth:`PipelineSpace.first_params`), single models in registry order (cheapest first),
+   the ensembles last.
+2. **Fair share**: ``SAMPLED_SHARE`` more trials per family, round robin, the family fixed and
+   its parameters and preprocessing sampled.
+3. **Successive halving across families**: rungs in which the best half of the families (by
+   their best inner score so far) get ``RUNG_TRIALS`` trials each, then the best quarter twice
+   as many, and so on down to one family; then a new bracket starts. A family far below the
+   best gets fewer trials; a family that catches up is back in the next rung.
+
+Under a trial budget the opening shrinks to what fits (``budget // families`` trials per family,
+at most ``1 + SAMPLED_SHARE``); a budget below two trials per family cannot promise every family
+a row on every fold and the search says so (:func:`coverage_note`). The pruner never stops a
+trial of a family that has no complete trial yet (:class:`abauto.studies.FirstTrialsPruner`).
+
+The family of trial *n* is a function of the study's first *n* counted trials only: a resumed
+study continues the same schedule, and ``n_jobs`` does not change it.
+
+A wall budget for the whole search (:class:`TimePlan`, ``--time-budget``) gives each study a
+share of the time left (``n_jobs`` studies at once), and each study stops starting trials when
+the time left would not cover its refits (every family's best on the outer training part,
+estimated from the trials' own fit seconds) and the final fit on all rows.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import optuna
+
+from abauto.plugin import Kind
+from abauto.settings import SearchSettings
+from abauto.space import PipelineSpace
+from abauto.studies import counts, trial_family
+
+SAMPLED_SHARE = 2   # sampled trials per family after its defaults, before successive halving
+RUNG_TRIALS = 2     # trials per family in a bracket's first rung; doubled each rung
+FAIR_TRIALS = 2     # trials per family per study that promise every family a row on every fold
+
+S = optuna.trial.TrialState
+
+
+def families(space: PipelineSpace, settings: SearchSettings) -> list[str]:
+    """The classifier families a study schedules, in the order of the defaults round (single
+    models in registry order, ensembles last); empty when the grid sampler or a fixed
+    classifier leaves no choice."""
+    if settings.sampler == "grid" or "classifier" in settings.fixed:
+        return []
+    return [p.name for p in sorted(space.choices[Kind.CLASSIFIER], key=lambda p: p.ensemble)]
+
+
+def coverage_note(space: PipelineSpace, settings: SearchSettings) -> str | None:
+    """A one-line warning when the trial budget is too small for every family on every fold."""
+    fams = families(space, settings)
+    need = FAIR_TRIALS * len(fams)
+    if len(fams) < 2 or settings.trials >= need:
+        return None
+    return (f"{len(fams)} families need --trials {need} for every family on every fold "
+            f"(--trials {settings.trials} gives {min(settings.trials, len(fams))} of them a defaults trial per study)")
+
+
+@dataclass
+class Schedule:
+    """The family of each trial of one study; ``n_rows`` = rows of an inner training part."""
+
+    space: PipelineSpace
+    settings: SearchSettings
+    n_rows: int
+
+    def __post_init__(self) -> None:
+        self.families = families(self.space, self.settings)
+        n = max(1, len(self.families))
+        self.per_family = max(1, min(1 + SAMPLED_SHARE, self.settings.trials // n))
+
+    def slot(self, n: int, history: Sequence[optuna.trial.FrozenTrial]) -> tuple[str, bool]:
+        """The family of trial ``n`` (counting trials that count toward the budget) and whether it
+        starts from the family's defaults; ``history``: the counted trials before it."""
+        fams, k = self.families, len(self.families)
+        opening = k * self.per_family
+        if n < opening:
+            return fams[n % k], n < k
+        start = opening
+        while True:  # brackets of successive halving
+            rung = 1
+            while True:
+                keep = math.ceil(k / 2 ** rung)
+                length = keep * RUNG_TRIALS * 2 ** (rung - 1)
+                if n < start + length:
+                    return self.ranking(history[:start])[(n - start) % keep], False
+                start += length
+                if keep == 1:
+                    break
+                rung += 1
+
+    def ranking(self, history: Sequence[optuna.trial.FrozenTrial]) -> list[str]:
+        """Families by their best complete inner score (none: last), ties in schedule order."""
+        best = {f: -math.inf for f in self.families}
+        for t in history:
+            fam = trial_family(t)
+            if t.state == S.COMPLETE and fam in best and t.value is not None:
+                best[fam] = max(best[fam], t.value)
+        order = {f: i for i, f in enumerate(self.families)}
+        return sorted(self.families, key=lambda f: (-best[f], order[f]))
+
+    def params(self, family: str, defaults: bool) -> dict:
+        """What to enqueue: the family's defaults trial, or just the family (Optuna samples the rest)."""
+        if defaults:
+            return self.space.first_params(family, self.settings.seed, self.n_rows)
+        return {"classifier": family}
+
+    def enqueue(self, study: optuna.Study, upto: int | None = None) -> None:
+        """Enqueue the scheduled trials the study has not run, is not running and has not queued,
+        up to trial ``upto``, within the trial budget; without ``upto``, the next trial when none
+        is queued (so it is chosen on every trial finished before it, when one process runs it)."""
+        if not self.families:
+            return
+        trials = study.get_trials(deepcopy=False)
+        if upto is None and any(t.state == S.WAITING for t in trials):
+            return
+        history = [t for t in trials if counts(t)]
+        n = len(history) + sum(1 for t in trials if t.state in (S.RUNNING, S.WAITING))
+        for i in range(n, min(self.settings.trials, n + 1 if upto is None else upto)):
+            study.enqueue_trial(self.params(*self.slot(i, history)))
+
+    def opening(self, study: optuna.Study) -> None:
+        """Enqueue the defaults round (what the study has not run or queued yet)."""
+        self.enqueue(study, upto=len(self.families))
+
+
+# ------------------------------------------------------------------------------------ time budget
+
+REFIT_SAFETY = 1.5   # a refit's cost beyond the rows ratio (superlinear fits, predicting the test part)
+FINAL_SAFETY = 3.0   # the final fit also offers probabilities (e.g. SVC's internal Platt CV)
+
+
+def _fold_seconds(t: optuna.trial.FrozenTrial, metric: str) -> float:
+    """Seconds a trial spent per inner fold (fit + predict)."""
+    folds = len(t.user_attrs.get("inner_scores", {}).get(metric, [])) or 1
+    return (t.user_attrs.get("fit_seconds", 0.0) + t.user_attrs.get("predict_seconds", 0.0)) / folds
+
+
+@dataclass(frozen=True)
+class TimePlan:
+    """The wall budget of a whole search: a ``time.monotonic()`` deadline, shared by ``studies``
+    studies of which ``lanes`` run at once (``n_jobs``); ``margin`` seconds are kept for writing
+    the run folder. The monotonic clock is system-wide, so worker processes share it."""
+
+    deadline: float
+    studies: int
+    lanes: int
+    margin: float
+
+    @classmethod
+    def start(cls, budget: float, studies: int, lanes: int, started: float | None = None) -> "TimePlan":
+        began = time.monotonic() if started is None else started
+        return cls(began + budget, studies, max(1, min(lanes, studies)), min(5.0, 0.04 * budget))
+
+    def left(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def clock(self, position: int, rows: int, inner_rows: int, all_rows: int, refits: bool,
+              metric: str, timeout: float | None = None) -> "StudyClock":
+        """The clock of the study started now at ``position`` in the order studies are started:
+        an equal share of the time left with the studies not started yet (and those running
+        beside it in the other lanes)."""
+        now = time.monotonic()
+        waves = math.ceil((self.studies - position) / self.lanes)
+        end = now + max(0.0, self.deadline - self.margin - now) / max(1, waves)
+        if timeout:
+            end = min(end, now + timeout)
+        return StudyClock(end, self.deadline - self.margin, rows / inner_rows, all_rows / inner_rows, refits, metric)
+
+
+@dataclass
+class StudyClock:
+    """When one study must stop starting trials: at its share's ``end`` minus the refits of every
+    family's best trial (``rows_ratio``: outer training part / inner training part), and before
+    the search's ``deadline`` minus those refits and the final fit (``all_ratio``: all rows /
+    inner training part)."""
+
+    end: float
+    deadline: float
+    rows_ratio: float
+    all_ratio: float
+    refits: bool
+    metric: str
+
+    def reserve(self, study: optuna.Study) -> tuple[float, float]:
+        """Estimated seconds of the refits, and of the final fit."""
+        best: dict[str, optuna.trial.FrozenTrial] = {}
+        for t in study.get_trials(deepcopy=False, states=(S.COMPLETE,)):
+            fam = trial_family(t)
+            if fam not in best or t.value > best[fam].value:
+                best[fam] = t
+        if not best:
+            return 0.0, 0.0
+        refits = sum(_fold_seconds(t, self.metric) for t in best.values()) * self.rows_ratio * REFIT_SAFETY
+        top = max(best.values(), key=lambda t: t.value)
+        return (refits if self.refits else 0.0), _fold_seconds(top, self.metric) * self.all_ratio * FINAL_SAFETY
+
+    def trials_deadline(self, study: optuna.Study) -> float:
+        refits, final = self.reserve(study)
+        return min(self.end - refits, self.deadline - refits - final)
+
+
+def sufficient_budget(studies: Sequence[optuna.Study], lanes: int, metric: str, inner_folds: int) -> float | None:
+    """About how many seconds would give every family ``FAIR_TRIALS`` trials in every study, from
+    the trials' own durations (median per family over the studies); None without data."""
+    per: dict[str, list[float]] = {}
+    for study in studies:
+        for t in study.get_trials(deepcopy=False):
+            if t.datetime_start and t.datetime_complete and trial_family(t) and counts(t):
+                seconds = (t.datetime_complete - t.datetime_start).total_seconds()
+                folds = len(t.user_attrs.get("inner_scores", {}).get(metric, [])) or 1
+                done = t.state == S.COMPLETE
+                # a trial stopped early stands for a whole one at its per-fold cost
+                per.setdefault(trial_family(t), []).append(seconds if done else seconds / folds * inner_folds)
+    if not per:
+        return None
+    one_study = sum(FAIR_TRIALS * float(np.median(v)) for v in per.values())
+    return one_study * math.ceil(len(studies) / max(1, lanes)) * 1.2
