@@ -38,8 +38,8 @@ class AbautoClassifier(ClassifierMixin, BaseEstimator):
     """A nested cross-validated abauto search as a scikit-learn classifier.
 
     trials: trials per study (each outer fold, and the final study on all rows).
-    time_budget: seconds per study, or None for the trial budget only (time budgets are not
-        reproducible).
+    time_budget: seconds for the whole search (studies, refits, final fit), as ``--time-budget``;
+        None for the trial budget only (time budgets are not reproducible).
     plugins, exclude: plugin names to restrict the search to / leave out (as ``--plugins``,
         ``--exclude``).
     metric: the scikit-learn scorer the search optimises (``score`` is accuracy, as for every
@@ -124,7 +124,7 @@ class AbautoClassifier(ClassifierMixin, BaseEstimator):
             target += "_"
         frame[target] = [f"{c:0{width}d}" for c in codes]  # zero-padded codes: sorted as the classes
         dataset = dataset_from_frame(frame, Path("X"), target=target, name="X")
-        settings = SearchSettings(trials=self.trials, timeout=self.time_budget, outer=self.outer,
+        settings = SearchSettings(trials=self.trials, time_budget=self.time_budget, outer=self.outer,
                                   inner_folds=self.inner_folds, metric=self.metric, seed=self.seed, n_jobs=self.n_jobs,
                                   plugins=list(self.plugins or ()), exclude=list(self.exclude or ()))
         with tempfile.TemporaryDirectory(prefix="abauto-") as tmp:

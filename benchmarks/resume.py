@@ -36,7 +36,8 @@ from typing import Any, Callable, Sequence
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "datasets" / "wine.csv"
 PLUGINS = "logreg,gaussian_nb,knn,standard,minmax,pca"
-# Fields that measure time or name the command line: they differ between any two runs.
+# Fields that measure time or name the command lines (a resumed run lists its continuations): they
+# differ between any two runs.
 TIMING = {"created", "wall_seconds", "fit_seconds", "predict_seconds", "command", "resumed"}
 
 

@@ -85,7 +85,8 @@ def test_every_classifier_fits_any_labels_and_outputs_them(dataset_path, tmp_pat
     assert json.loads((run / "model-card.json").read_text())["classes"] == labels
 
     frame = pd.read_csv(data)
-    X = frame.drop(columns="class").to_numpy(dtype=float)
+    card = json.loads((run / "model-card.json").read_text())  # the model's columns (constant pixels are dropped)
+    X = frame[[f["name"] for f in card["features"]]].to_numpy(dtype=float)
     assert result.pipeline.classes_.tolist() == labels and set(result.pipeline.predict(X)) <= set(labels)
     model, _ = load_model(run)
     assert (model.predict(X) == result.pipeline.predict(X)).all()
