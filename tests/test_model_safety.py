@@ -151,6 +151,7 @@ def test_third_party_plugin_model_loads(tmp_path):
     builds LightGBM estimators (not only its own module abauto_lightgbm)."""
     import importlib.util
     import shutil
+    import tomllib
 
     from _install import pip_install_target, run_abauto
 
@@ -162,12 +163,15 @@ def test_third_party_plugin_model_loads(tmp_path):
                     ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__", ".pytest_cache"))
     site = tmp_path / "site"
     pip_install_target(site, source)
+    # the suite runs with third-party plugins off (conftest): load this one
+    load = {"ABAUTO_LOAD_PLUGINS": tomllib.loads((source / "pyproject.toml").read_text())["project"]["name"]}
     run = tmp_path / "run"
     done = run_abauto(site, "search", str(data), "--plugins", "lightgbm", "--trials", "2", "--outer", "kfold:2",
-                      "--inner-folds", "2", "--quiet", "--out", str(run), cwd=tmp_path, env={"OMP_NUM_THREADS": "1"})
+                      "--inner-folds", "2", "--quiet", "--out", str(run), cwd=tmp_path,
+                      env={"OMP_NUM_THREADS": "1", **load})
     assert done.returncode == 0, done.stderr
     assert "lightgbm.basic.Booster" in sio.get_untrusted_types(file=run / "best_pipeline.skops")
     out = tmp_path / "predictions.csv"
-    done = run_abauto(site, "predict", str(run), str(data), "-o", str(out), cwd=tmp_path)
+    done = run_abauto(site, "predict", str(run), str(data), "-o", str(out), cwd=tmp_path, env=load)
     assert done.returncode == 0, done.stderr
     assert (pd.read_csv(out)["predicted"] == pd.read_csv(data)["class"]).mean() > 0.9
