@@ -170,7 +170,7 @@ def test_every_family_on_every_fold_at_two_trials_per_family(dataset_path, tmp_p
     result = abauto.search(dataset_path(name), SearchSettings(trials=24, **FAST), run_dir=tmp_path / name)
     board = result.leaderboard
     families = {e["family"]: e for e in board["entries"]}
-    assert len(families) == 12, sorted(families)
+    assert len(families.keys() - {"ensemble"}) == 12, sorted(families)  # plus the ensemble row
     missing = {f: e["outer_scores"] for f, e in families.items() if None in e["outer_scores"]}
     assert not missing
     assert board["final"]["family"] in families
