@@ -102,6 +102,23 @@ def run_fold(job: FoldJob, space: PipelineSpace, X, y, settings: SearchSettings,
         with closing(Objective(space, X, y, job.train, settings, groups, not owns_storage, timeout)) as objective:
             run_budget(study, objective, settings, callback, shared=not owns_storage, persist=persist, plan=next_trial)
         outcome = _score_families(job, study, space, X, y, settings, objective)
+    return _as_labels(outcome, classes)
+
+
+def score_study(job: FoldJob, study: optuna.Study, space: PipelineSpace, X, y, settings: SearchSettings,
+                groups: np.ndarray | None = None) -> dict[str, Any]:
+    """What :func:`run_fold` records for an already finished ``study``, whoever ran its trials:
+    every family's best trial (and the selected ensemble) refitted on the outer training part
+    and scored on its test part. Rebuilds a leaderboard from stored studies."""
+    classes, y = encode(y)
+    with threadpool_limits(1), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with closing(Objective(space, X, y, job.train, settings, groups)) as objective:
+            return _as_labels(_score_families(job, study, space, X, y, settings, objective), classes)
+
+
+def _as_labels(outcome: dict[str, Any], classes: np.ndarray) -> dict[str, Any]:
+    """``outcome`` with its outer-fold predictions as the user's labels instead of codes."""
     if "y_pred" in outcome:
         outcome["y_pred"] = classes[outcome["y_pred"]].tolist()
     return outcome

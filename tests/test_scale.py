@@ -22,7 +22,7 @@ import pytest
 from abauto import leaderboard as lb
 from abauto.cli import _load_inputs
 from abauto.registry import load_registry
-from abauto.search_engine import SearchSettings, _score_families, features, folds_fingerprint, outer_splits
+from abauto.search_engine import SearchSettings, features, folds_fingerprint, outer_splits, score_study
 from abauto.studies import counts, make_storage
 from abauto.space import DataShape, PipelineSpace
 
@@ -99,7 +99,7 @@ def _single_process_board(run: Path, studies: dict[str, optuna.Study]) -> dict:
     jobs, notes = outer_splits(dataset, settings)
     X, y = features(dataset), dataset.y
     ordered = [studies[j.name] for j in jobs]
-    outcomes = [_score_families(j, s, space, X, y, settings) for j, s in zip(jobs, ordered)]
+    outcomes = [score_study(j, s, space, X, y, settings, dataset.groups) for j, s in zip(jobs, ordered)]
     return lb.build(dataset, settings, outcomes, ordered, notes=notes + dataset.notes,
                     folds_sha256=folds_fingerprint(jobs, y))
 
