@@ -115,12 +115,19 @@ def oof_part(pipe, X_valid, classes: np.ndarray) -> tuple[str, np.ndarray] | Non
 def calibrate(decision: np.ndarray, y: np.ndarray, folds: Sequence[np.ndarray]) -> np.ndarray:
     """Probabilities from OOF decision values: a multinomial logistic regression on them, each
     inner fold predicted by the regression fitted on the other folds (``folds``: the validation
-    positions of each inner fold)."""
-    test_fold = np.empty(len(y), dtype=int)
+    positions of each inner fold). One fold (an inner holdout): each half of it predicted by the
+    regression fitted on the other half. Rows in no fold stay zero."""
+    test_fold = np.full(len(y), -1)
     for k, va in enumerate(folds):
         test_fold[va] = k
-    return cross_val_predict(LogisticRegression(max_iter=1000), decision, y, cv=PredefinedSplit(test_fold),
-                             method="predict_proba")
+    if len(folds) == 1:
+        test_fold[folds[0]] = np.arange(len(folds[0])) % 2
+    rows = test_fold >= 0
+    proba = cross_val_predict(LogisticRegression(max_iter=1000), decision[rows], y[rows],
+                              cv=PredefinedSplit(test_fold[rows]), method="predict_proba")
+    out = np.zeros((len(y), proba.shape[1]))
+    out[rows] = proba
+    return out
 
 
 class FixedProba(ClassifierMixin, BaseEstimator):

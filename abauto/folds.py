@@ -32,6 +32,11 @@ class FoldJob:
 
 
 def outer_splits(dataset: Dataset, settings: SearchSettings) -> tuple[list[FoldJob], list[str]]:
+    """The studies of a search and notes about its folds. K-fold: one study per outer fold, then
+    the final study on all rows that selects the saved model. Holdout: one study, whose selected
+    pipeline is scored on the holdout and then refitted on all rows as the saved model (a second
+    study on 25 % more rows would mostly repeat it, at twice the cost: what matters on a large
+    table)."""
     kind, value = settings.outer_spec()
     notes = []
     y = dataset.y
@@ -50,7 +55,8 @@ def outer_splits(dataset: Dataset, settings: SearchSettings) -> tuple[list[FoldJ
             cv = StratifiedKFold(folds, shuffle=True, random_state=settings.seed)
             splits = list(cv.split(np.zeros(len(y)), y))
     jobs = [FoldJob(f"{settings.study_name}.outer{k}", k, tr, te) for k, (tr, te) in enumerate(splits)]
-    jobs.append(FoldJob(f"{settings.study_name}.final", None, np.arange(len(y)), None))
+    if kind == "kfold":  # a holdout's one study also selects the final model (refit on all rows)
+        jobs.append(FoldJob(f"{settings.study_name}.final", None, np.arange(len(y)), None))
     return jobs, notes
 
 
@@ -77,6 +83,18 @@ def take(X, idx):
     return X.iloc[idx] if hasattr(X, "iloc") else X[idx]
 
 
+RUNG_FACTOR = 4         # each rung of a trial on an inner holdout trains on 4x the rows of the one before
+MIN_RUNG_ROWS = 5_000   # the smallest rung
+
+
+def inner_holdout(n_rows: int, settings: SearchSettings) -> bool:
+    """Whether a search on ``n_rows`` rows validates inside each study on one stratified holdout
+    (one of the ``inner_folds`` folds) instead of inner k-fold CV: from
+    ``settings.inner_holdout_rows`` rows on, as AutoGluon and FLAML switch on large tables.
+    Decided once per search, from all rows, so every study validates alike."""
+    return n_rows >= settings.inner_holdout_rows
+
+
 def inner_rows(job: FoldJob, settings: SearchSettings) -> int:
     """Rows an inner training part of ``job`` holds (at most one fold fewer)."""
     n = len(job.train)
@@ -84,10 +102,11 @@ def inner_rows(job: FoldJob, settings: SearchSettings) -> int:
 
 
 def inner_splits(train: np.ndarray, y: np.ndarray, settings: SearchSettings,
-                 groups: np.ndarray | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+                 groups: np.ndarray | None = None, holdout: bool = False) -> list[tuple[np.ndarray, np.ndarray]]:
     """The inner CV folds of a study tuned on rows ``train``, as positions into ``train``:
     stratified, and grouped like the outer folds when ``groups`` is given (excerpts of one
-    track never straddle an inner split either)."""
+    track never straddle an inner split either). ``holdout``: only the first fold (a stratified
+    holdout of ``1/inner_folds`` of the rows, see :func:`inner_holdout`)."""
     folds = min(settings.inner_folds, min(np.unique(y[train], return_counts=True)[1]))
     if groups is not None:
         folds = min(folds, len(np.unique(groups[train])))
@@ -96,6 +115,31 @@ def inner_splits(train: np.ndarray, y: np.ndarray, settings: SearchSettings,
                         "lower --outer folds")
     if groups is not None:
         cv = StratifiedGroupKFold(folds, shuffle=True, random_state=settings.seed)
-        return list(cv.split(train, y[train], groups[train]))
-    cv = StratifiedKFold(folds, shuffle=True, random_state=settings.seed)
-    return list(cv.split(train, y[train]))
+        splits = cv.split(train, y[train], groups[train])
+    else:
+        cv = StratifiedKFold(folds, shuffle=True, random_state=settings.seed)
+        splits = cv.split(train, y[train])
+    return [next(splits)] if holdout else list(splits)
+
+
+def rungs(fit_rows: np.ndarray, y: np.ndarray, seed: int, cap: int | None = None) -> list[np.ndarray]:
+    """The training rows of each rung of a trial on an inner holdout, smallest first: stratified
+    samples of ``fit_rows`` of 1/RUNG_FACTOR**k of them (at least ``MIN_RUNG_ROWS``), then all of
+    them. ``cap``: the pipeline fits on at most that many rows anyway (a costly family, see
+    :class:`abauto.space.RowCap`), so no rung above it but the last. A trial climbs the rungs
+    while the pruner and the time budget let it (successive halving on rows, as Hyperband's
+    resource)."""
+    n = len(fit_rows)
+    sizes, size = [], n // RUNG_FACTOR
+    while size >= MIN_RUNG_ROWS:
+        if cap is None or size < cap:
+            sizes.append(size)
+        size //= RUNG_FACTOR
+    out = []
+    for size in sorted(sizes):
+        try:
+            part, _ = train_test_split(fit_rows, train_size=size, stratify=y[fit_rows], random_state=seed)
+        except ValueError:  # a class too rare to stratify
+            part, _ = train_test_split(fit_rows, train_size=size, random_state=seed)
+        out.append(np.sort(part))
+    return [*out, fit_rows]

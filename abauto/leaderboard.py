@@ -20,7 +20,8 @@ import numpy as np
 import abauto
 from abauto.errors import LeaderboardError
 from abauto.files import write_json, write_text
-from abauto.leaderboard_view import (describe_pipeline, fmt_number, fmt_score, leaderboard_rows,  # noqa: F401
+from abauto.folds import inner_holdout
+from abauto.leaderboard_view import (describe_pipeline, inner_text, fmt_number, fmt_score, leaderboard_rows,  # noqa: F401
                                      markdown_table)
 from abauto.runfolder import RunFolder
 
@@ -184,14 +185,14 @@ def build(dataset, settings, outcomes: list[dict], studies, notes: Sequence[str]
     best_main = [None if s is None else s[settings.metric] for s in best_scores]
     b_mean, b_std = _mean_std(best_main)
     pooled = _pooled(outcomes, dataset)
-    final_study = next((s for s in studies if s.study_name.endswith(".final")), None)
+    # the final study (k-fold), or a holdout's one study: last (abauto.folds.outer_splits)
     final = None
-    t = final_study and _final_trial(final_study, {e["family"] for e in entries if e["outer_mean"] is not None})
+    t = _final_trial(studies[-1], {e["family"] for e in entries if e["outer_mean"] is not None}) if studies else None
     if t is not None:
         inner = t.user_attrs["inner_scores"][settings.metric]
         final = {"trial": t.number, "family": t.user_attrs["family"], "pipeline": t.user_attrs["pipeline"],
                  "params": t.params, "inner_mean": float(np.mean(inner)), "inner_std": float(np.std(inner))}
-        picked = next((o.get("ensemble") for o in outcomes if o["fold"] is None), None)
+        picked = outcomes[-1].get("ensemble")
         if picked and picked["wins"]:  # the ensemble beat the best single trial of the final study
             from abauto.ensemble import FAMILY, describe
 
@@ -213,6 +214,7 @@ def build(dataset, settings, outcomes: list[dict], studies, notes: Sequence[str]
         "protocol": {
             "outer": kind, "outer_folds": len(folds), "holdout_fraction": value if kind == "holdout" else None,
             "inner_folds": settings.inner_folds, "grouped": dataset.groups is not None,
+            "inner": "holdout" if inner_holdout(len(dataset.y), settings) else "kfold",
             "metric": settings.metric, "metrics": metrics, "sampler": settings.sampler,
             "trials": settings.trials, "timeout": settings.timeout, "time_budget": settings.time_budget,
             "seed": settings.seed,
@@ -267,7 +269,7 @@ def to_markdown(board: dict) -> str:
     table = [[str(r.rank), r.family, str(r.score), r.coverage, *(str(s) for _, s in r.others),
               fmt_number(r.inner_mean), r.pipeline_text] for r in rows.families]
     lines = [f"# Leaderboard: {board['dataset']['name']}", "",
-             f"Nested CV ({outer} outer{', grouped' if p['grouped'] else ''}, {p['inner_folds']}-fold inner), "
+             f"Nested CV ({outer} outer{', grouped' if p['grouped'] else ''}, {inner_text(p)}), "
              f"{p['trials']} trials per study, sampler {p['sampler']}, seed {p['seed']}, metric `{metric}`.", "",
              f"**Selected per fold (abauto): {rows.selected.score}** ({rows.selected.coverage} folds)", ""]
     lines += markdown_table(["rank", "family", f"outer {metric}", "folds", *rows.others, "inner mean",
@@ -285,7 +287,7 @@ def text_report(board: dict) -> str:
     p, best = board["protocol"], board["best"]
     lines = [f"abauto {board['abauto_version']}: {board['dataset']['name']} ({board['dataset']['rows']} rows, "
              f"{board['dataset']['features']} features, {len(board['dataset']['classes'])} classes)",
-             f"Outer {p['outer']} ({p['outer_folds']} fold{'s' if p['outer_folds'] != 1 else ''}), inner {p['inner_folds']}-fold; "
+             f"Outer {p['outer']} ({p['outer_folds']} fold{'s' if p['outer_folds'] != 1 else ''}), {inner_text(p)}; "
              f"{p['metric']} = {fmt_score(best['outer_mean'], best['outer_std'])} (mean ± std over outer folds)", ""]
     for m, block in best["metrics"].items():
         lines.append(f"  {m:<20} {fmt_score(block['mean'], block['std'])}")

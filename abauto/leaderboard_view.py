@@ -202,11 +202,19 @@ def leaderboard_rows(board: dict) -> Rows:
     return Rows(metric, others, selected, tuple(families))
 
 
+def inner_text(p: dict) -> str:
+    """The inner validation of a leaderboard's ``protocol``: ``5-fold inner``, or on a large
+    table ``inner holdout 1/5 (row rungs)``."""
+    if p.get("inner") == "holdout":
+        return f"inner holdout 1/{p['inner_folds']} (row rungs)"
+    return f"{p['inner_folds']}-fold inner"
+
+
 def protocol_line(board: dict) -> str:
     """``3-fold outer, 3-fold inner, seed 0, 10 trials``."""
     p = board["protocol"]
     outer = f"{p['outer_folds']}-fold" if p["outer"] == "kfold" else f"holdout {p['holdout_fraction']}"
-    return f"{outer} outer, {p['inner_folds']}-fold inner, seed {p['seed']}, {p['trials']} trials"
+    return f"{outer} outer, {inner_text(p)}, seed {p['seed']}, {p['trials']} trials"
 
 
 # ----------------------------------------------------------------------------- Markdown

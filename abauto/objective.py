@@ -20,7 +20,7 @@ import optuna
 from sklearn.exceptions import ConvergenceWarning
 
 from abauto import ensemble
-from abauto.folds import inner_splits, take
+from abauto.folds import inner_holdout, inner_splits, rungs, take
 from abauto.isolation import ChildError, PastDeadline, Worker, parse_size, run_isolated
 from abauto.scoring import Scorer
 from abauto.settings import SearchSettings
@@ -54,7 +54,15 @@ def grace(timeout: float) -> float:
 
 
 class Objective:
-    """Inner cross-validation of one sampled pipeline; reports fold scores for pruning."""
+    """Inner validation of one sampled pipeline; reports its scores step by step for pruning.
+
+    On a small table a step is an inner CV fold and the trial's value the folds' mean. On a
+    large one (:func:`abauto.folds.inner_holdout`) validation is one holdout and a step is a
+    rung (:func:`abauto.folds.rungs`): the pipeline is fitted on a sample of the training rows,
+    then on four times as many, up to all of them, reporting each rung's score at the step of its
+    row count; the pruner stops a trial below the median at a rung, and under a deadline a trial
+    whose next rung would not finish in time completes with the score of the rung it reached
+    (its ``rows`` user attribute). The trial's value is the score of its largest rung."""
 
     def __init__(self, space: PipelineSpace, X, y, train: np.ndarray, settings: SearchSettings,
                  groups: np.ndarray | None = None, shared: bool = True, deadline: float | None = None):
@@ -65,7 +73,8 @@ class Objective:
         outlive the time budget; :meth:`close` ends that child."""
         self.space, self.X, self.y, self.train, self.settings = space, X, y, train, settings
         self.shared, self.deadline = shared, deadline
-        self.inner = inner_splits(train, y, settings, groups)
+        self.holdout = inner_holdout(len(y), settings)
+        self.inner = inner_splits(train, y, settings, groups, self.holdout)
         self.scorer = Scorer(settings.metric)
         self.worker: Worker | None = None  # the forked child running trials (see _results)
         # Inner OOF class probabilities of the best trials, for ensemble selection (abauto.ensemble)
@@ -96,14 +105,26 @@ class Objective:
         n_rows = len(self.inner[0][0])
         return self.space.build(steps, random_state=self.settings.seed, n_rows=n_rows, probability=self.scorer.probability)
 
+    def _parts(self, steps) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(fit rows, validation rows) of each step: the inner folds, or the rungs of the holdout."""
+        if not self.holdout:
+            return [(self.train[tr], self.train[va]) for tr, va in self.inner]
+        tr, va = self.inner[0]
+        return [(rows, self.train[va]) for rows in rungs(self.train[tr], self.y, self.settings.seed,
+                                                          self.space.row_cap(steps))]
+
     def _folds(self, steps) -> Iterator[dict]:
-        """Each inner fold's scores (and, with a library, the validation rows' class scores:
-        ``oof``, sent back with the scores when the fold ran in a child)."""
-        for tr, va in self.inner:
+        """Each step's scores and ``rows`` (with the ``next_rows`` of the step after it, if any;
+        and, with a library, the validation rows' class scores: ``oof``, sent back with the
+        scores when the step ran in a child)."""
+        parts = self._parts(steps)
+        for i, (fit_rows, va) in enumerate(parts):
             pipe = self._build(steps)
-            out = evaluate(pipe, self.X, self.y, self.train[tr], self.train[va], self.scorer)
+            out = evaluate(pipe, self.X, self.y, fit_rows, va, self.scorer)
+            out["rows"] = len(fit_rows)
+            out["next_rows"] = len(parts[i + 1][0]) if i + 1 < len(parts) else None
             if self.library is not None:
-                out["oof"] = ensemble.oof_part(pipe, take(self.X, self.train[va]), self.classes)
+                out["oof"] = ensemble.oof_part(pipe, take(self.X, va), self.classes)
             yield out
 
     def _results(self, steps) -> Iterator[dict]:
@@ -140,12 +161,19 @@ class Objective:
         try:
             with closing(results):
                 for step, out in enumerate(results):
-                    oof.append(out.get("oof"))
                     fit_s += out["fit_seconds"]
                     predict_s += out["predict_seconds"]
+                    if self.holdout:  # a rung's score replaces the one of the rung before
+                        oof, per_metric = [], {m: [] for m in per_metric}
+                        trial.set_user_attr("rows", out["rows"])
+                    oof.append(out.get("oof"))
                     for m in per_metric:
                         per_metric[m].append(out["scores"][m])
-                    if step < len(self.inner) - 1:
+                    if self.holdout and out["next_rows"] is not None:
+                        self._stop_early(trial, out["rows"], per_metric, late=False)
+                        if self._no_time_for(out, out["next_rows"]):
+                            break
+                    elif not self.holdout and step < len(self.inner) - 1:
                         self._stop_early(trial, step, per_metric)
         except PastDeadline:  # not the plugin's fault: pruned like a trial stopped between folds
             trial.set_user_attr("inner_scores", per_metric)
@@ -195,7 +223,8 @@ class Objective:
             results = self._folds(steps)
         try:
             with closing(results):
-                return self._oof_matrix([out.get("oof") for out in results])
+                parts = [out.get("oof") for out in results]
+                return self._oof_matrix(parts[-1:] if self.holdout else parts)
         except Exception:  # it fitted during the search; a failure now only costs the ensemble a model
             return None
 
@@ -216,11 +245,21 @@ class Objective:
                 out.append((t, proba.astype(np.float32)))
         return out
 
-    def _stop_early(self, trial: optuna.Trial, step: int, per_metric: dict[str, list[float]]) -> None:
-        """Prune after inner fold ``step`` when the pruner says so or the deadline has passed."""
+    def _no_time_for(self, out: dict, rows: int) -> bool:
+        """Whether a rung on ``rows`` rows would not end before the deadline, estimated from the
+        step ``out`` just run (fit time grows at least linearly with rows)."""
+        if self.deadline is None:
+            return False
+        seconds = (out["fit_seconds"] + out["predict_seconds"]) * (rows / out["rows"]) ** 1.2
+        return time.monotonic() + seconds > self.deadline
+
+    def _stop_early(self, trial: optuna.Trial, step: int, per_metric: dict[str, list[float]],
+                    late: bool = True) -> None:
+        """Prune after inner fold ``step`` (or the rung of ``step`` rows) when the pruner says so
+        or (``late``) the deadline has passed."""
         if self.settings.prune:
             trial.report(float(np.mean(per_metric[self.settings.metric])), step)
-        late = self.deadline is not None and time.monotonic() > self.deadline
+        late = late and self.deadline is not None and time.monotonic() > self.deadline
         if late or (self.settings.prune and trial.should_prune()):
             trial.set_user_attr("inner_scores", per_metric)
             raise optuna.TrialPruned("the time budget ran out" if late else "")

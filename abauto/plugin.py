@@ -112,7 +112,8 @@ class Plugin:
     nonnegative_output: (scalers, reducers) output is never negative.
     has_predict_proba: (classifiers) the built estimator offers ``predict_proba``.
     needs_scaling: only sensible after a scaler (SVM, k-NN, neural networks).
-    costly_rows: slow on many rows; the search leaves it out above ``Searcher.max_costly_rows``.
+    costly_rows: fit time explodes with rows; on more than ``max_costly_rows`` rows the classifier
+        fits on a stratified sample of that many (:class:`abauto.space.RowCap`).
     ensemble: (classifiers) combines other classifier plugins from ``ctx.classifiers``.
     defaults: ``defaults(ctx)`` returns the values a search tries first, keyed by the names
         ``space`` suggests (e.g. ``{"C": 1.0}``): the estimator's library defaults or another safe

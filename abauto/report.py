@@ -23,7 +23,7 @@ from abauto import leaderboard as lb
 from abauto.files import write_text
 from abauto.html import (CSP, PALETTE, Raw, esc, figure, guarded, heatmap, note, num,  # noqa: F401
                          page, svg, table)
-from abauto.leaderboard_view import fmt_params, fmt_score, leaderboard_rows
+from abauto.leaderboard_view import fmt_params, fmt_score, inner_text, leaderboard_rows
 from abauto.runfolder import RunFolder
 
 REPORT_FILE = RunFolder.REPORT_HTML
@@ -120,7 +120,7 @@ def section_leaderboard(run: Run) -> str:
     cells[0][1] = "selected per fold"
     outer = f"{p['outer_folds']}-fold" if p["outer"] == "kfold" else f"holdout {p['holdout_fraction']}"
     text = (f"<p>Nested cross-validation: {esc(outer)} outer{', grouped' if p['grouped'] else ''}, "
-            f"{p['inner_folds']}-fold inner, {p['trials']} trials per study, sampler <code>{esc(p['sampler'])}</code>, "
+            f"{inner_text(p)}, {p['trials']} trials per study, sampler <code>{esc(p['sampler'])}</code>, "
             f"seed {p['seed']}. Scores are mean ± std over outer folds (other metrics: mean); a family only has "
             f"outer scores in the folds where it had at least one completed trial (column folds), so compare "
             f"families with the same count. The first row is the honest estimate of the whole procedure "
@@ -206,7 +206,7 @@ def section_importance(run: Run, studies: list) -> str:
 
     import optuna
 
-    final = next((s for s in studies if s.study_name.endswith(".final")), None)
+    final = next((s for s in studies if s.study_name.endswith(".final")), studies[-1] if studies else None)
     if final is None:
         return note("No final study in study.db, so no hyperparameter importances.")
     done = final.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))

@@ -34,7 +34,7 @@ from abauto.files import write_json
 
 # Settings that change what a trial computes; a search continues only with the same values.
 IDENTITY_SETTINGS = ("outer", "inner_folds", "metric", "sampler", "grid", "seed", "plugins", "exclude", "fixed",
-                     "prune", "study_name", "max_costly_rows", "storage")
+                     "prune", "study_name", "max_costly_rows", "inner_holdout_rows", "storage")
 
 
 class RunFolder:

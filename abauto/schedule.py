@@ -143,10 +143,14 @@ REFIT_SAFETY = 1.5   # a refit's cost beyond the rows ratio (superlinear fits, p
 FINAL_SAFETY = 3.0   # the final fit also offers probabilities (e.g. SVC's internal Platt CV)
 
 
-def _fold_seconds(t: optuna.trial.FrozenTrial, metric: str) -> float:
-    """Seconds a trial spent per inner fold (fit + predict)."""
+def _fold_seconds(t: optuna.trial.FrozenTrial, metric: str, inner_rows: int | None = None) -> float:
+    """Seconds a trial spent per inner fold (fit + predict); a trial that stopped at a rung of
+    fewer rows (its ``rows``) than ``inner_rows``: scaled up to them (fit time grows at least
+    linearly with rows)."""
     folds = len(t.user_attrs.get("inner_scores", {}).get(metric, [])) or 1
-    return (t.user_attrs.get("fit_seconds", 0.0) + t.user_attrs.get("predict_seconds", 0.0)) / folds
+    seconds = (t.user_attrs.get("fit_seconds", 0.0) + t.user_attrs.get("predict_seconds", 0.0)) / folds
+    rows = t.user_attrs.get("rows")
+    return seconds * (inner_rows / rows) ** 1.2 if rows and inner_rows and rows < inner_rows else seconds
 
 
 @dataclass(frozen=True)
@@ -178,7 +182,8 @@ class TimePlan:
         end = now + max(0.0, self.deadline - self.margin - now) / max(1, waves)
         if timeout:
             end = min(end, now + timeout)
-        return StudyClock(end, self.deadline - self.margin, rows / inner_rows, all_rows / inner_rows, refits, metric)
+        return StudyClock(end, self.deadline - self.margin, rows / inner_rows, all_rows / inner_rows, refits, metric,
+                          inner_rows)
 
 
 @dataclass
@@ -194,6 +199,7 @@ class StudyClock:
     all_ratio: float
     refits: bool
     metric: str
+    inner_rows: int | None = None
 
     def reserve(self, study: optuna.Study) -> tuple[float, float]:
         """Estimated seconds of the refits, and of the final fit."""
@@ -204,9 +210,10 @@ class StudyClock:
                 best[fam] = t
         if not best:
             return 0.0, 0.0
-        refits = sum(_fold_seconds(t, self.metric) for t in best.values()) * self.rows_ratio * REFIT_SAFETY
-        top = max(best.values(), key=lambda t: t.value)
-        return (refits if self.refits else 0.0), _fold_seconds(top, self.metric) * self.all_ratio * FINAL_SAFETY
+        seconds = {f: _fold_seconds(t, self.metric, self.inner_rows) for f, t in best.items()}
+        refits = sum(seconds.values()) * self.rows_ratio * REFIT_SAFETY
+        top = max(best, key=lambda f: best[f].value)
+        return (refits if self.refits else 0.0), seconds[top] * self.all_ratio * FINAL_SAFETY
 
     def trials_deadline(self, study: optuna.Study) -> float:
         refits, final = self.reserve(study)

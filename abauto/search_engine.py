@@ -82,9 +82,10 @@ def run_fold(job: FoldJob, space: PipelineSpace, X, y, settings: SearchSettings,
     if owns_storage:  # seeded here: search() seeds shared studies before workers join
         study, persist = in_memory(study)
         schedule.opening(study)
-    # One BLAS/OpenMP thread per fit: on small data, thread pools cost more than they give
-    # (a boosting fit went from 34 s to 0.7 s on a busy 2-core machine); parallelism comes from
-    # running studies side by side (--n-jobs).
+    # One BLAS/OpenMP thread per fit: thread pools cost more than they give on small data (a
+    # boosting fit went from 34 s to 0.7 s on a busy 2-core machine) and on a loaded machine
+    # even on large data (a logistic regression: 0.4 s with one thread, 19 s with two);
+    # parallelism comes from running studies side by side (--n-jobs).
     with threadpool_limits(1), warnings.catch_warnings():
         for category in (ConvergenceWarning, UserWarning, FutureWarning, RuntimeWarning):
             warnings.simplefilter("ignore", category)
@@ -336,7 +337,7 @@ def search(dataset: Dataset | str | Path, settings: SearchSettings | None = None
     space = PipelineSpace(registry, DataShape.of(dataset), settings.plugins, settings.exclude,
                           settings.max_costly_rows, dict(settings.fixed))
     jobs, notes = outer_splits(dataset, settings)
-    notes += [n for n in [coverage_note(space, settings)] if n]
+    notes += [n for n in [coverage_note(space, settings)] if n] + space.notes()
     Scorer(settings.metric).check_task(np.unique(encode(dataset.y)[1]))  # unknown or unfit for the codes the studies score: fail before any work
     sampler_factory(settings, 0)  # an unusable sampler setting fails before any work
     optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -418,7 +419,7 @@ def _search_in(folder: RunFolder, identity: dict, dataset: Dataset, settings: Se
                                 probability=True)
         # fitted on the label codes, as in the studies; predicts the user's labels
         pipeline = EncodedTargetClassifier(model)
-        with warnings.catch_warnings():
+        with threadpool_limits(1), warnings.catch_warnings():  # as the studies' fits (see run_fold)
             warnings.simplefilter("ignore")
             pipeline.fit(X, y)
         save_model(pipeline, run_dir, dataset, board)

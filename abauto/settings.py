@@ -41,7 +41,8 @@ class SearchSettings:
     prune: bool = True
     storage: str | None = None            # Optuna storage URL; default sqlite in the run folder
     study_name: str = "abauto"
-    max_costly_rows: int = 20_000
+    max_costly_rows: int = 20_000        # costly families (kernel SVM, k-NN, MLP) fit on a sample of this many rows
+    inner_holdout_rows: int = 20_000     # from this many rows on: one inner holdout, trials climb row rungs
     trial_timeout: float | None = None    # seconds; the trial runs in a forked child that is killed
     memory_limit: str | int | None = None # e.g. "4G": address-space cap of that child
     ensemble: bool = True                 # greedy ensemble selection over each study's best trials
@@ -75,7 +76,8 @@ class SearchSettings:
         def bad(key: str, expected: str) -> SettingsError:
             return SettingsError(f"{name(key)} {getattr(self, key)!r}: expected {expected}")
 
-        for key, least in (("trials", 1), ("inner_folds", 2), ("max_costly_rows", 1)):
+        for key, least in (("trials", 1), ("inner_folds", 2), ("max_costly_rows", 1),
+                           ("inner_holdout_rows", 1)):
             if not _is_int(getattr(self, key)) or getattr(self, key) < least:
                 raise bad(key, f"an integer >= {least}")
         if not _is_int(self.seed):

@@ -14,10 +14,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
+import numpy as np
 import optuna
+from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
+from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.utils.metaestimators import available_if
 
 from abauto.errors import SettingsError
 from abauto.plugin import Context, Kind, Plugin
@@ -114,8 +118,6 @@ class PipelineSpace:
         named = [p for p in plugins if p.name in self.include]
         if named:
             plugins = named
-        if kind == Kind.CLASSIFIER and self.shape.n_rows > self.max_costly_rows:
-            plugins = [p for p in plugins if not p.costly_rows]
         if kind == Kind.PRESET:  # opt-in only
             plugins = [p for p in plugins if p.name in self.include or p.name == self.fixed.get("preset")]
         return plugins
@@ -133,6 +135,21 @@ class PipelineSpace:
                        n_classes=self.shape.n_classes, random_state=random_state, classifiers=members,
                        feature_names=self.shape.names,
                        categorical=tuple(self.shape.names[i] for i in self.shape.categorical), **kw)
+
+    def row_cap(self, steps: Sequence[Step]) -> int | None:
+        """The rows a pipeline of ``steps`` fits its classifier on at most: ``max_costly_rows``
+        for a family whose fit time explodes with rows (``costly_rows``: kernel SVM, k-NN, MLP),
+        else None."""
+        return self.max_costly_rows if self.registry[steps[-1].plugin].costly_rows else None
+
+    def notes(self) -> list[str]:
+        """What the leaderboard should say about the space: the costly families that fit on a
+        sample of the rows."""
+        capped = [p.name for p in self.choices[Kind.CLASSIFIER] if p.costly_rows]
+        if not capped or self.shape.n_rows <= self.max_costly_rows:
+            return []
+        return [f"{', '.join(capped)} fit on a stratified sample of at most {self.max_costly_rows:,} rows "
+                f"(their fit time grows fast with rows; max_costly_rows)"]
 
     def slots(self) -> list[Kind]:
         """The preprocessing slots this data uses, in pipeline order."""
@@ -228,6 +245,9 @@ class PipelineSpace:
             parts.append(("columns", ColumnTransformer(transformers, sparse_threshold=0.0)))
         else:
             parts += [(k, by_slot[k]) for k in ("imputer", "outlier") if k in by_slot]
+        cap = self.row_cap(steps)
+        if cap is not None and (n_rows or self.shape.n_rows) > cap:
+            by_slot["classifier"] = RowCap(by_slot["classifier"], cap, random_state)
         parts += [(k, by_slot[k]) for k in ("scaler", "reducer", "classifier") if k in by_slot]
         return Pipeline(parts, memory=memory)
 
@@ -314,3 +334,42 @@ def _union(a: optuna.distributions.BaseDistribution | None,
     if isinstance(a, (D.FloatDistribution, D.IntDistribution)) and a.log == b.log and a.step == b.step:
         return type(a)(min(a.low, b.low), max(a.high, b.high), log=a.log, step=a.step)
     return b
+
+
+def _has(method: str):
+    return lambda self: hasattr(self.estimator, method)
+
+
+class RowCap(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
+    """A classifier fitted on a stratified sample of at most ``max_rows`` rows (every class kept):
+    how a family whose fit time explodes with rows stays usable on a large table."""
+
+    def __init__(self, estimator, max_rows: int = 20_000, random_state: int | None = None):
+        self.estimator, self.max_rows, self.random_state = estimator, max_rows, random_state
+
+    def fit(self, X, y, **fit_params):
+        y = np.asarray(y)
+        rows = np.arange(len(y))
+        if len(y) > self.max_rows:
+            try:
+                rows, _ = train_test_split(rows, train_size=self.max_rows, stratify=y, random_state=self.random_state)
+            except ValueError:  # a class too rare to stratify
+                rows, _ = train_test_split(rows, train_size=self.max_rows, random_state=self.random_state)
+            missing = np.setdiff1d(np.unique(y), y[rows])
+            rows = np.sort(np.concatenate([rows, [np.flatnonzero(y == c)[0] for c in missing]]).astype(int))
+        self.estimator_ = clone(self.estimator).fit(X[rows] if not hasattr(X, "iloc") else X.iloc[rows], y[rows],
+                                                    **fit_params)
+        self.classes_ = self.estimator_.classes_
+        self.n_features_in_ = getattr(self.estimator_, "n_features_in_", None)
+        return self
+
+    def predict(self, X):
+        return self.estimator_.predict(X)
+
+    @available_if(_has("predict_proba"))
+    def predict_proba(self, X):
+        return self.estimator_.predict_proba(X)
+
+    @available_if(_has("decision_function"))
+    def decision_function(self, X):
+        return self.estimator_.decision_function(X)

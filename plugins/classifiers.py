@@ -181,6 +181,6 @@ def register_classifiers(register) -> None:
                     defaults=forest_defaults))
     register(Plugin("random_forest", c, random_forest_build, forest_space, "random forest", defaults=forest_defaults))
     register(Plugin("mlp", c, mlp_build, mlp_space, "dense softmax neural network (MLP)", needs_scaling=True,
-                    defaults=mlp_defaults))
+                    costly_rows=True, defaults=mlp_defaults))
     register(Plugin("hist_gb", c, hgb_build, hgb_space, "histogram gradient boosting", handles_missing=True,
                     defaults=hgb_defaults))
