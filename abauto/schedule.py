@@ -215,6 +215,12 @@ class StudyClock:
         top = max(best, key=lambda f: best[f].value)
         return (refits if self.refits else 0.0), seconds[top] * self.all_ratio * FINAL_SAFETY
 
+    def refit_in_time(self, study: optuna.Study, t: optuna.trial.FrozenTrial) -> bool:
+        """Whether trial ``t``'s refit on the outer training part would end before the search's
+        deadline less the final fit."""
+        seconds = _fold_seconds(t, self.metric, self.inner_rows) * self.rows_ratio * REFIT_SAFETY
+        return time.monotonic() + seconds <= self.deadline - self.reserve(study)[1]
+
     def trials_deadline(self, study: optuna.Study) -> float:
         refits, final = self.reserve(study)
         return min(self.end - refits, self.deadline - refits - final)

@@ -34,7 +34,7 @@ from abauto.labels import EncodedTargetClassifier, encode
 from abauto.objective import Objective, evaluate
 from abauto.registry import Registry, load_registry
 from abauto.runfolder import RunFolder, check_same_search, guard, search_identity, show_url
-from abauto.schedule import Schedule, TimePlan, coverage_note, sufficient_budget
+from abauto.schedule import Schedule, StudyClock, TimePlan, coverage_note, sufficient_budget
 from abauto.scoring import Scorer
 from abauto.settings import SearchSettings
 from abauto.space import DataShape, PipelineSpace
@@ -102,7 +102,7 @@ def run_fold(job: FoldJob, space: PipelineSpace, X, y, settings: SearchSettings,
 
         with closing(Objective(space, X, y, job.train, settings, groups, not owns_storage, timeout)) as objective:
             run_budget(study, objective, settings, callback, shared=not owns_storage, persist=persist, plan=next_trial)
-        outcome = _score_families(job, study, space, X, y, settings, objective)
+        outcome = _score_families(job, study, space, X, y, settings, objective, clock)
     return _as_labels(outcome, classes)
 
 
@@ -126,9 +126,11 @@ def _as_labels(outcome: dict[str, Any], classes: np.ndarray) -> dict[str, Any]:
 
 
 def _score_families(job: FoldJob, study: optuna.Study, space: PipelineSpace, X, y, settings: SearchSettings,
-                    objective: Objective | None = None) -> dict:
+                    objective: Objective | None = None, clock: StudyClock | None = None) -> dict:
     """Refit every family's best trial (and the selected ensemble, given the study's ``objective``
-    with its OOF library) on the outer training part and score it on the outer test part."""
+    with its OOF library) on the outer training part and score it on the outer test part. Under
+    a time budget (``clock``) the selected family is refitted first and the others by inner
+    score while their refits end in time; a family left out says so in its ``error``."""
     outcome: dict[str, Any] = {"name": job.name, "fold": job.index, "families": {}, "best_family": None}
     bests = best_per_family(study)
     if not bests:
@@ -144,10 +146,12 @@ def _score_families(job: FoldJob, study: optuna.Study, space: PipelineSpace, X, 
         return outcome
     scorer = Scorer(settings.metric)
     fitted = {}  # trial number -> its refit on the outer training part, for the ensemble
-    for fam, trial in sorted(bests.items()):
+    for fam, trial in sorted(bests.items(), key=lambda b: (b[0] != outcome["best_family"], -b[1].value, b[0])):
         steps = space.replay(trial.params)
         pipe = space.build(steps, random_state=settings.seed, n_rows=len(job.train), probability=scorer.probability)
         try:
+            if clock is not None and fam != outcome["best_family"] and not clock.refit_in_time(study, trial):
+                raise TimeoutError("not refitted: its refit would not end within the time budget")
             out = evaluate(pipe, X, y, job.train, job.test, scorer, keep_predictions=fam == outcome["best_family"])
         except Exception as exc:  # a plugin that fits inside CV but not on the whole part
             out = {"error": f"{type(exc).__name__}: {exc}"}
