@@ -62,7 +62,8 @@ class Objective:
     then on four times as many, up to all of them, reporting each rung's score at the step of its
     row count; the pruner stops a trial below the median at a rung, and under a deadline a trial
     whose next rung would not finish in time completes with the score of the rung it reached
-    (its ``rows`` user attribute). The trial's value is the score of its largest rung."""
+    (its ``rows`` user attribute). The trial's value is the score of its largest rung. A trial
+    enqueued with the user attribute ``screen`` stops at the first rung."""
 
     def __init__(self, space: PipelineSpace, X, y, train: np.ndarray, settings: SearchSettings,
                  groups: np.ndarray | None = None, shared: bool = True, deadline: float | None = None):
@@ -105,19 +106,21 @@ class Objective:
         n_rows = len(self.inner[0][0])
         return self.space.build(steps, random_state=self.settings.seed, n_rows=n_rows, probability=self.scorer.probability)
 
-    def _parts(self, steps) -> list[tuple[np.ndarray, np.ndarray]]:
-        """(fit rows, validation rows) of each step: the inner folds, or the rungs of the holdout."""
+    def _parts(self, steps, screen: bool = False) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(fit rows, validation rows) of each step: the inner folds, or the rungs of the holdout
+        (``screen``: the first rung only)."""
         if not self.holdout:
             return [(self.train[tr], self.train[va]) for tr, va in self.inner]
         tr, va = self.inner[0]
-        return [(rows, self.train[va]) for rows in rungs(self.train[tr], self.y, self.settings.seed,
-                                                          self.space.row_cap(steps))]
+        parts = [(rows, self.train[va]) for rows in rungs(self.train[tr], self.y, self.settings.seed,
+                                                           self.space.row_cap(steps))]
+        return parts[:1] if screen else parts
 
-    def _folds(self, steps) -> Iterator[dict]:
+    def _folds(self, steps, screen: bool = False) -> Iterator[dict]:
         """Each step's scores and ``rows`` (with the ``next_rows`` of the step after it, if any;
         and, with a library, the validation rows' class scores: ``oof``, sent back with the
         scores when the step ran in a child)."""
-        parts = self._parts(steps)
+        parts = self._parts(steps, screen)
         for i, (fit_rows, va) in enumerate(parts):
             pipe = self._build(steps)
             out = evaluate(pipe, self.X, self.y, fit_rows, va, self.scorer)
@@ -127,23 +130,23 @@ class Objective:
                 out["oof"] = ensemble.oof_part(pipe, take(self.X, va), self.classes)
             yield out
 
-    def _results(self, steps) -> Iterator[dict]:
+    def _results(self, steps, screen: bool = False) -> Iterator[dict]:
         """The inner folds' results: in this process, or in a forked child killed at a limit
         (``--trial-timeout``, ``--memory-limit``, or the deadline plus :func:`grace`). Without a
         memory limit the child is kept from trial to trial (:class:`abauto.isolation.Worker`):
         one fork per study, not per trial."""
         kill_at = None if self.deadline is None else self.deadline + grace(self.settings.timeout or 0.0)
         if self.settings.memory_limit:  # the cap is on top of what the child inherits: one child per trial
-            return run_isolated(lambda: self._folds(steps), self.settings.trial_timeout,
+            return run_isolated(lambda: self._folds(steps, screen), self.settings.trial_timeout,
                                 parse_size(self.settings.memory_limit), kill_at)
         if not (self.settings.trial_timeout or kill_at):
-            return self._folds(steps)
+            return self._folds(steps, screen)
         if self.worker is None:
-            self.worker = Worker(self._folds)
+            self.worker = Worker(lambda arg: self._folds(*arg))
         try:
-            return self.worker.run(steps, self.settings.trial_timeout, kill_at)
+            return self.worker.run((steps, screen), self.settings.trial_timeout, kill_at)
         except (pickle.PicklingError, TypeError, AttributeError):  # a plugin's parameter pickle cannot send
-            return run_isolated(lambda: self._folds(steps), self.settings.trial_timeout, None, kill_at)
+            return run_isolated(lambda: self._folds(steps, screen), self.settings.trial_timeout, None, kill_at)
 
     def close(self) -> None:
         """Stop the child process that runs the trials, if any (the study is over)."""
@@ -157,7 +160,8 @@ class Objective:
         per_metric: dict[str, list[float]] = {m: [] for m in self.settings.metrics()}
         fit_s = predict_s = 0.0
         oof = []
-        results = self._results(steps)
+        # a study's first trial of each family screens it on the first rung (abauto.schedule)
+        results = self._results(steps, bool(trial.user_attrs.get("screen")))
         try:
             with closing(results):
                 for step, out in enumerate(results):
@@ -166,6 +170,8 @@ class Objective:
                     if self.holdout:  # a rung's score replaces the one of the rung before
                         oof, per_metric = [], {m: [] for m in per_metric}
                         trial.set_user_attr("rows", out["rows"])
+                        if step == 0 and self.space.row_cap(steps):  # what a refit fits on at most
+                            trial.set_user_attr("row_cap", self.space.row_cap(steps))
                     oof.append(out.get("oof"))
                     for m in per_metric:
                         per_metric[m].append(out["scores"][m])

@@ -6,7 +6,9 @@ study (one per outer fold, and the final one) therefore follows a fixed schedule
 
 1. **Defaults round**: every eligible family once at its plugin's defaults
    (:meth:`PipelineSpace.first_params`), single models in registry order (cheapest first),
-   the ensembles last.
+   the ensembles last. On a large table (row rungs, :func:`abauto.folds.rungs`) these trials
+   screen their family on the first rung only, so every family is reached before any fit on
+   all rows, and the rounds below take the promising families up the rungs.
 2. **Fair share**: ``SAMPLED_SHARE`` more trials per family, round robin, the family fixed and
    its parameters and preprocessing sampled.
 3. **Successive halving across families**: rungs in which the best half of the families (by
@@ -24,8 +26,9 @@ study continues the same schedule, and ``n_jobs`` does not change it.
 
 A wall budget for the whole search (:class:`TimePlan`, ``--time-budget``) gives each study a
 share of the time left (``n_jobs`` studies at once), and each study stops starting trials when
-the time left would not cover its refits (every family's best on the outer training part,
-estimated from the trials' own fit seconds) and the final fit on all rows.
+the time left would not cover the refit of its best trial on the outer training part
+(estimated from the trials' own fit seconds, scaled to the rows) and the final fit on all
+rows; the other families' best trials are then refitted, best first, while they end in time.
 """
 
 from __future__ import annotations
@@ -130,7 +133,10 @@ class Schedule:
         history = [t for t in trials if counts(t)]
         n = len(history) + sum(1 for t in trials if t.state in (S.RUNNING, S.WAITING))
         for i in range(n, min(self.settings.trials, n + 1 if upto is None else upto)):
-            study.enqueue_trial(self.params(*self.slot(i, history)))
+            family, defaults = self.slot(i, history)
+            # defaults trials screen their family on the first row rung only (large tables, see
+            # abauto.objective.Objective): every family is reached before any all-row fit
+            study.enqueue_trial(self.params(family, defaults), user_attrs={"screen": True} if defaults else None)
 
     def opening(self, study: optuna.Study) -> None:
         """Enqueue the defaults round (what the study has not run or queued yet)."""
@@ -143,14 +149,15 @@ REFIT_SAFETY = 1.5   # a refit's cost beyond the rows ratio (superlinear fits, p
 FINAL_SAFETY = 3.0   # the final fit also offers probabilities (e.g. SVC's internal Platt CV)
 
 
-def _fold_seconds(t: optuna.trial.FrozenTrial, metric: str, inner_rows: int | None = None) -> float:
-    """Seconds a trial spent per inner fold (fit + predict); a trial that stopped at a rung of
-    fewer rows (its ``rows``) than ``inner_rows``: scaled up to them (fit time grows at least
-    linearly with rows)."""
+def fit_seconds(t: optuna.trial.FrozenTrial, metric: str, inner_rows: int, rows: int) -> float:
+    """Estimated seconds to fit trial ``t``'s pipeline on ``rows`` rows and predict, from what one
+    of its inner folds took on ``inner_rows`` rows (or its last rung on its ``rows``), growing as
+    rows^1.2 up to the rows its pipeline fits on at most (its ``row_cap``)."""
     folds = len(t.user_attrs.get("inner_scores", {}).get(metric, [])) or 1
     seconds = (t.user_attrs.get("fit_seconds", 0.0) + t.user_attrs.get("predict_seconds", 0.0)) / folds
-    rows = t.user_attrs.get("rows")
-    return seconds * (inner_rows / rows) ** 1.2 if rows and inner_rows and rows < inner_rows else seconds
+    fitted = t.user_attrs.get("rows") or inner_rows
+    target = min(rows, t.user_attrs.get("row_cap") or rows)
+    return seconds * (target / fitted) ** 1.2 if target > fitted else seconds
 
 
 @dataclass(frozen=True)
@@ -182,27 +189,26 @@ class TimePlan:
         end = now + max(0.0, self.deadline - self.margin - now) / max(1, waves)
         if timeout:
             end = min(end, now + timeout)
-        return StudyClock(end, self.deadline - self.margin, rows / inner_rows, all_rows / inner_rows, refits, metric,
-                          inner_rows)
+        return StudyClock(end, self.deadline - self.margin, rows, inner_rows, all_rows, refits, metric)
 
 
 @dataclass
 class StudyClock:
-    """When one study must stop starting trials: at its share's ``end`` minus the refits of every
-    family's best trial (``rows_ratio``: outer training part / inner training part), and before
-    the search's ``deadline`` minus those refits and the final fit (``all_ratio``: all rows /
-    inner training part)."""
+    """When one study must stop starting trials: at its share's ``end`` minus the refit of its
+    best trial on the outer training part (``rows``; trials ran on ``inner_rows``), and before
+    the search's ``deadline`` minus that refit and the final fit on ``all_rows``."""
 
     end: float
     deadline: float
-    rows_ratio: float
-    all_ratio: float
+    rows: int
+    inner_rows: int
+    all_rows: int
     refits: bool
     metric: str
-    inner_rows: int | None = None
 
     def reserve(self, study: optuna.Study) -> tuple[float, float]:
-        """Estimated seconds of the refits, and of the final fit."""
+        """Estimated seconds of the selected family's refit (the other families are refitted
+        while time is left: :meth:`refit_in_time`), and of the final fit."""
         best: dict[str, optuna.trial.FrozenTrial] = {}
         for t in study.get_trials(deepcopy=False, states=(S.COMPLETE,)):
             fam = trial_family(t)
@@ -210,15 +216,14 @@ class StudyClock:
                 best[fam] = t
         if not best:
             return 0.0, 0.0
-        seconds = {f: _fold_seconds(t, self.metric, self.inner_rows) for f, t in best.items()}
-        refits = sum(seconds.values()) * self.rows_ratio * REFIT_SAFETY
-        top = max(best, key=lambda f: best[f].value)
-        return (refits if self.refits else 0.0), seconds[top] * self.all_ratio * FINAL_SAFETY
+        top = max(best.values(), key=lambda t: t.value)
+        refit = fit_seconds(top, self.metric, self.inner_rows, self.rows) * REFIT_SAFETY if self.refits else 0.0
+        return refit, fit_seconds(top, self.metric, self.inner_rows, self.all_rows) * FINAL_SAFETY
 
     def refit_in_time(self, study: optuna.Study, t: optuna.trial.FrozenTrial) -> bool:
         """Whether trial ``t``'s refit on the outer training part would end before the search's
         deadline less the final fit."""
-        seconds = _fold_seconds(t, self.metric, self.inner_rows) * self.rows_ratio * REFIT_SAFETY
+        seconds = fit_seconds(t, self.metric, self.inner_rows, self.rows) * REFIT_SAFETY
         return time.monotonic() + seconds <= self.deadline - self.reserve(study)[1]
 
     def trials_deadline(self, study: optuna.Study) -> float:

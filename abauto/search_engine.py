@@ -164,7 +164,11 @@ def _score_families(job: FoldJob, study: optuna.Study, space: PipelineSpace, X, 
                                     "pipeline": trial.user_attrs["pipeline"],
                                     "inner_mean": float(np.mean(inner)), "inner_std": float(np.std(inner)), **out}
     if chosen is not None:
-        out = _score_ensemble(chosen, fitted, job, space, X, y, settings, scorer)
+        if (clock is not None and outcome["best_family"] != ensemble.FAMILY
+                and any(m["trial"] not in fitted for m in chosen["members"])):
+            out = {"error": "TimeoutError: not refitted: its members' refits did not end within the time budget"}
+        else:
+            out = _score_ensemble(chosen, fitted, job, space, X, y, settings, scorer)
         y_pred = out.pop("y_pred", None)
         if outcome["best_family"] == ensemble.FAMILY and y_pred is not None:
             outcome["y_pred"] = y_pred
