@@ -241,11 +241,15 @@ def ensemble_model(space: PipelineSpace, chosen: dict, settings: SearchSettings)
 
 
 def work(dataset: Dataset, settings: SearchSettings, registry: Registry | None = None,
-         folds_sha256: str | None = None, ends: float | None = None) -> None:
+         folds_sha256: str | None = None, ends: float | None = None,
+         progress: Callable[[str, optuna.trial.FrozenTrial], None] | None = None,
+         on_study: Callable[[str, None], None] | None = None) -> None:
     """Join a running search as one more worker: run trials of each of its studies, in the
     coordinator's order, until every budget is spent. Data and settings must be the search's:
     ``folds_sha256`` (recorded by the search) refuses data that gives other outer folds;
-    ``ends`` (``time.time()``, recorded by a search with a time budget): start no trial after it."""
+    ``ends`` (``time.time()``, recorded by a search with a time budget): start no trial after it.
+    ``progress(study_name, trial)`` after each trial this worker ran; ``on_study(study_name, None)``
+    when this worker is done with a study."""
     settings.validate()
     space = PipelineSpace(registry or load_registry(), DataShape.of(dataset), settings.plugins, settings.exclude,
                           settings.max_costly_rows, dict(settings.fixed))
@@ -269,7 +273,10 @@ def work(dataset: Dataset, settings: SearchSettings, registry: Registry | None =
             # no OOF library here: the coordinator recomputes what its ensemble needs
             with closing(Objective(space, X, y, job.train, replace(settings, ensemble=False), dataset.groups,
                                    deadline=deadline)) as objective:
-                run_budget(study, objective, settings, shared=True, plan=next_trial)
+                run_budget(study, objective, settings, (lambda s, t, n=job.name: progress(n, t)) if progress else None,
+                           shared=True, plan=next_trial)
+        if on_study:
+            on_study(job.name, None)
 
 
 def _time_note(space: PipelineSpace, settings: SearchSettings, outcomes: list[dict], studies, lanes: int) -> str | None:
@@ -308,7 +315,8 @@ class SearchResult:
 def search(dataset: Dataset | str | Path, settings: SearchSettings | None = None, run_dir: str | Path | None = None,
            registry: Registry | None = None, progress: Callable[[str, optuna.trial.FrozenTrial], None] | None = None,
            command: str = "", inputs: dict | None = None,
-           sampler_factory: SamplerFactory = make_sampler, started: float | None = None) -> SearchResult:
+           sampler_factory: SamplerFactory = make_sampler, started: float | None = None,
+           on_study: Callable[[str, dict], None] | None = None) -> SearchResult:
     """Run the nested cross-validated search and write the run folder.
 
     ``dataset`` is a :class:`abauto.data.Dataset` or the path of a table. Running again on the
@@ -320,7 +328,9 @@ def search(dataset: Dataset | str | Path, settings: SearchSettings | None = None
 
     ``run_dir`` defaults to ``runs/<dataset>-<timestamp>``; the Optuna storage defaults to
     ``sqlite:///<run_dir>/study.db``. ``progress(study_name, trial)`` is called after every
-    trial when ``n_jobs == 1``. ``sampler_factory(settings, offset)`` makes each study's Optuna
+    trial (with ``n_jobs > 1``: within a second, polled from the storage);
+    ``on_study(study_name, outcome)`` when a study and its refits are done, ``outcome`` being what
+    :func:`run_fold` returned. ``sampler_factory(settings, offset)`` makes each study's Optuna
     sampler (default :func:`abauto.studies.make_sampler`; benchmarks pass their own).
 
     ``settings.time_budget`` bounds the whole search (every study, the refits and the final fit)
@@ -349,12 +359,12 @@ def search(dataset: Dataset | str | Path, settings: SearchSettings | None = None
             (search_lock(shared, settings.study_name) if shared else nullcontext()), \
             guard(folder.path, shared or folder.study_db):
         return _search_in(folder, identity, dataset, settings, space, jobs, notes, progress, command, inputs,
-                          sampler_factory, began)
+                          sampler_factory, began, on_study)
 
 
 def _search_in(folder: RunFolder, identity: dict, dataset: Dataset, settings: SearchSettings, space: PipelineSpace,
                jobs: list, notes: list[str], progress: Callable | None, command: str, inputs: dict | None,
-               sampler_factory: SamplerFactory, began: float) -> SearchResult:
+               sampler_factory: SamplerFactory, began: float, on_study: Callable | None = None) -> SearchResult:
     """:func:`search` once it holds the run folder: run the studies and write the results."""
     from abauto import leaderboard as lb
     from abauto.model import save_model
@@ -389,19 +399,28 @@ def _search_in(folder: RunFolder, identity: dict, dataset: Dataset, settings: Se
     if not owns_storage:  # once its study name is known to hold this search
         folder.write_meta(meta)
     t0 = time.perf_counter()
+
+    def finished(outcome: dict) -> dict:
+        if on_study:
+            on_study(outcome["name"], outcome)
+        return outcome
+
     if lanes == 1:
-        outcomes = [run_fold(j, space, X, y, settings, (lambda s, t, n=j.name: progress(n, t)) if progress else None,
-                             owns_storage, dataset.groups, sampler_factory, plan, i) for i, j in enumerate(jobs)]
+        outcomes = [finished(run_fold(j, space, X, y, settings,
+                                      (lambda s, t, n=j.name: progress(n, t)) if progress else None,
+                                      owns_storage, dataset.groups, sampler_factory, plan, i))
+                    for i, j in enumerate(jobs)]
     else:
         # Longest first: the final study (all rows) is the largest, so it starts at once instead
         # of running alone at the end while the other workers idle.
         order = [jobs[-1], *jobs[:-1]]
         with watch(settings.storage, [j.name for j in jobs], progress):
-            done = Parallel(n_jobs=settings.n_jobs, backend="loky")(
+            done = {o["name"]: finished(o) for o in Parallel(n_jobs=settings.n_jobs, backend="loky",
+                                                             return_as="generator_unordered")(
                 delayed(run_fold)(j, space, X, y, settings, None, owns_storage, dataset.groups, sampler_factory,
                                   plan, i)
-                for i, j in enumerate(order))
-        outcomes = [*done[1:], done[0]]
+                for i, j in enumerate(order))}
+        outcomes = [done[j.name] for j in jobs]
     wall = time.perf_counter() - t0
     studies = [optuna.load_study(study_name=j.name, storage=storage) for j in jobs]
     if plan is not None:
