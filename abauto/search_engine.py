@@ -293,8 +293,14 @@ def _time_note(space: PipelineSpace, settings: SearchSettings, outcomes: list[di
 
 
 def default_run_dir(dataset: Dataset) -> Path:
-    """``runs/<dataset>-<YYYYmmdd-HHMMSS>``: where a search without ``run_dir`` writes."""
-    return Path("runs") / f"{dataset.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    """``runs/<name>-<YYYYmmdd-HHMMSS>``: where a search without ``run_dir`` writes. ``name`` is
+    what the labels mean when the loader says (an AcousticBrainz ground truth's ``className``:
+    ``runs/genre_rosamerica-...``, not the folder's ``lowlevel``), else the dataset's name; made
+    safe for a file name."""
+    import re
+
+    name = re.sub(r"[^\w.-]+", "_", dataset.task or "").strip("._") or dataset.name
+    return Path("runs") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
 @dataclass

@@ -198,7 +198,8 @@ def load_frame(path: str | Path, groundtruth: str | Path | None = None, select: 
     out = pd.concat(parts, axis=1)
     out.attrs["documents_seconds"] = found.seconds
     out.attrs[NOT_FEATURES] = list(extra.columns) if join is not None else []
-    out.attrs[TASK] = gt.class_name  # recorded as dataset.task: names the model in high-level output
+    if gt.named:  # recorded as dataset.task: names the model in high-level output and the run folder
+        out.attrs[TASK] = gt.class_name
     return out
 
 
