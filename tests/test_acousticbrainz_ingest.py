@@ -285,3 +285,21 @@ def test_default_run_dir_names(tmp_path, soundtracks, groundtruth, folder):
     dataset = load_dataset(soundtracks / "lowlevel", groundtruth=path, select=["lowlevel.mfcc.mean"])
     run_dir = default_run_dir(dataset)
     assert run_dir.parent.name == "runs" and run_dir.name.startswith(folder), run_dir
+
+
+@pytest.mark.parametrize("form", ["folder", "tar"])
+def test_loading_shows_a_transient_bar_on_a_terminal_only(form, tmp_path, soundtracks, capsys, monkeypatch):
+    source = soundtracks / "lowlevel"
+    if form == "tar":
+        source = _tar(source, tmp_path / "docs.tar")
+    gt = soundtracks / "groundtruth.yaml"
+    load_frame(source, groundtruth=gt, select=["lowlevel.mfcc.mean"], progress=True)
+    assert capsys.readouterr() == ("", "")  # not a terminal: nothing (abauto search prints a summary line)
+
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")  # rich: the (captured) stderr is a terminal
+    load_frame(source, groundtruth=gt, select=["lowlevel.mfcc.mean"], progress=True)
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert f"reading low-level documents in {source.name}" in err
+    assert "260/260" in err if form == "folder" else "260 documents" in err  # the last frame drawn
+    assert err.rstrip().endswith("\x1b[2K")  # then erased (transient)
