@@ -48,11 +48,6 @@ from pathlib import Path
 
 import numpy as np
 
-# Running as `python benchmarks/scaling.py` puts benchmarks/ first on sys.path, where concurrent.py
-# would shadow the standard library's `concurrent` package (pandas imports concurrent.futures).
-if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
-    del sys.path[0]
-
 METHODS = ["abauto", "hgb", "hgb-balanced", "flaml"]
 BUDGETED = ("abauto", "flaml")
 TARGET_ROWS, SEED, HOLDOUT = 200_000, 0, 0.2
