@@ -23,6 +23,7 @@ from abauto.files import write_json, write_text
 from abauto.leaderboard_view import (describe_pipeline, fmt_number, fmt_score, leaderboard_rows,  # noqa: F401
                                      markdown_table)
 from abauto.runfolder import RunFolder
+from abauto.studies import counts, failed_pipeline, inner_scores, recorded_family, trial_error, trial_pipeline
 
 SCHEMA_VERSION = 1
 
@@ -103,11 +104,10 @@ def _failures(studies) -> list[dict]:
     out = []
     for study in studies:
         for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.FAIL,)):
-            if "error" not in t.user_attrs:  # abandoned by a killed process, or over budget
+            if trial_error(t) is None:  # abandoned by a killed process, or over budget
                 continue
-            out.append({"study": study.study_name, "trial": t.number, "plugin": t.user_attrs.get("family", "?"),
-                        "pipeline": t.user_attrs.get("failed_pipeline", ""),
-                        "error": t.user_attrs.get("error", "failed (no error recorded; the process may have died)")})
+            out.append({"study": study.study_name, "trial": t.number, "plugin": recorded_family(t) or "?",
+                        "pipeline": failed_pipeline(t), "error": trial_error(t)})
     return out
 
 
@@ -139,7 +139,7 @@ def _final_trial(study, scored: set[str]):
 
     done = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
     ranked = sorted(done, key=lambda t: (-t.value, t.number))
-    return next((t for t in ranked if t.user_attrs["family"] in scored), ranked[0] if ranked else None)
+    return next((t for t in ranked if recorded_family(t) in scored), ranked[0] if ranked else None)
 
 
 def build(dataset, settings, outcomes: list[dict], studies, notes: Sequence[str] = (),
@@ -188,8 +188,8 @@ def build(dataset, settings, outcomes: list[dict], studies, notes: Sequence[str]
     final = None
     t = final_study and _final_trial(final_study, {e["family"] for e in entries if e["outer_mean"] is not None})
     if t is not None:
-        inner = t.user_attrs["inner_scores"][settings.metric]
-        final = {"trial": t.number, "family": t.user_attrs["family"], "pipeline": t.user_attrs["pipeline"],
+        inner = inner_scores(t, settings.metric)
+        final = {"trial": t.number, "family": recorded_family(t), "pipeline": trial_pipeline(t),
                  "params": t.params, "inner_mean": float(np.mean(inner)), "inner_std": float(np.std(inner))}
         picked = next((o.get("ensemble") for o in outcomes if o["fold"] is None), None)
         if picked and picked["wins"]:  # the ensemble beat the best single trial of the final study
@@ -198,8 +198,6 @@ def build(dataset, settings, outcomes: list[dict], studies, notes: Sequence[str]
             final = {"trial": picked["members"][0]["trial"], "family": FAMILY, "pipeline": describe(picked["members"]),
                      "params": {}, "inner_mean": picked["inner_mean"], "inner_std": picked["inner_std"],
                      "members": picked["members"]}
-    from abauto.studies import counts
-
     trials = [t for s in studies for t in s.get_trials(deepcopy=False)]
     states = [t.state for t in trials if counts(t)]
     S = optuna.trial.TrialState

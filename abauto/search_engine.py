@@ -38,8 +38,8 @@ from abauto.schedule import Schedule, TimePlan, coverage_note, sufficient_budget
 from abauto.scoring import Scorer
 from abauto.settings import SearchSettings
 from abauto.space import DataShape, PipelineSpace
-from abauto.studies import (SamplerFactory, in_memory, make_sampler, make_storage, open_study, run_budget, search_lock,
-                            watch)
+from abauto.studies import (SamplerFactory, in_memory, inner_scores, make_sampler, make_storage, open_study,
+                            recorded_family, run_budget, search_lock, set_search, study_search, trial_pipeline, watch)
 
 __all__ = ["SearchSettings", "SearchResult", "search", "work", "run_fold", "outer_splits", "features"]
 
@@ -56,7 +56,7 @@ def seed_families(study: optuna.Study, space: PipelineSpace, settings: SearchSet
 def best_per_family(study: optuna.Study) -> dict[str, optuna.trial.FrozenTrial]:
     best: dict[str, optuna.trial.FrozenTrial] = {}
     for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
-        fam = t.user_attrs["family"]
+        fam = recorded_family(t)
         if fam not in best or t.value > best[fam].value or (t.value == best[fam].value and t.number < best[fam].number):
             best[fam] = t
     return best
@@ -133,7 +133,7 @@ def _score_families(job: FoldJob, study: optuna.Study, space: PipelineSpace, X, 
     if not bests:
         return outcome
     best = max(bests.values(), key=lambda t: (t.value, -t.number))
-    outcome["best_family"] = best.user_attrs["family"]
+    outcome["best_family"] = recorded_family(best)
     chosen = _select_ensemble(study, objective, y, settings, best.value) if settings.ensemble and objective else None
     if chosen is not None:
         outcome["ensemble"] = chosen
@@ -154,9 +154,9 @@ def _score_families(job: FoldJob, study: optuna.Study, space: PipelineSpace, X, 
             outcome["y_pred"] = out.pop("y_pred")
         if "error" not in out:
             fitted[trial.number] = pipe
-        inner = trial.user_attrs["inner_scores"][settings.metric]
+        inner = inner_scores(trial, settings.metric)
         outcome["families"][fam] = {"trial": trial.number, "params": trial.params,
-                                    "pipeline": trial.user_attrs["pipeline"],
+                                    "pipeline": trial_pipeline(trial),
                                     "inner_mean": float(np.mean(inner)), "inner_std": float(np.std(inner)), **out}
     if chosen is not None:
         out = _score_ensemble(chosen, fitted, job, space, X, y, settings, scorer)
@@ -188,8 +188,8 @@ def _select_ensemble(study: optuna.Study, objective: Objective, y, settings: Sea
     members = []
     for i in order:
         t = library[sel.members[i]][0]
-        members.append({"trial": t.number, "weight": sel.weights[i], "family": t.user_attrs["family"],
-                        "pipeline": t.user_attrs["pipeline"], "params": t.params, "inner_mean": float(t.value)})
+        members.append({"trial": t.number, "weight": sel.weights[i], "family": recorded_family(t),
+                        "pipeline": trial_pipeline(t), "params": t.params, "inner_mean": float(t.value)})
     return {"members": members, "inner_mean": sel.score, "inner_std": float(np.std(sel.fold_scores)),
             "rounds": len(sel.trajectory), "library": len(library), "seconds": time.perf_counter() - t0,
             "wins": len(members) > 1 and sel.score > best_value}
@@ -378,11 +378,11 @@ def _search_in(folder: RunFolder, identity: dict, dataset: Dataset, settings: Se
     for j in jobs:  # studies exist, seeded, before any worker joins (abauto worker reads "abauto")
         study = open_study(j.name, settings, j.offset, storage, sampler_factory)
         if not owns_storage:
-            if "abauto" in study.user_attrs:  # the same study name may not hold two searches either
-                check_same_search(f"{show_url(settings.storage)} study {j.name}", study.user_attrs["abauto"],
+            if study_search(study) is not None:  # the same study name may not hold two searches either
+                check_same_search(f"{show_url(settings.storage)} study {j.name}", study_search(study),
                                   identity, settings.trials, "use another --study-name")
             seed_families(study, space, settings, inner_rows(j, settings))
-        study.set_user_attr("abauto", {**meta, **ends})
+        set_search(study, {**meta, **ends})
     if settings.time_budget:  # what writing the results imports is imported before the time is shared out
         import jsonschema  # noqa: F401
         import skops.io  # noqa: F401

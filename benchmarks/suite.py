@@ -316,7 +316,7 @@ def _abauto(dataset, args, method: str, trials: int, timeout: float | None, plug
     import optuna
     from abauto.registry import load_registry
     from abauto.search_engine import SearchSettings, features, run_fold
-    from abauto.studies import COUNTED, make_sampler, make_storage
+    from abauto.studies import COUNTED, inner_scores, make_sampler, make_storage
     from abauto.space import DataShape, PipelineSpace
 
     db = Path(args.out) / "studies" / f"{dataset.name}__{method}.db"
@@ -342,8 +342,8 @@ def _abauto(dataset, args, method: str, trials: int, timeout: float | None, plug
         trials_ = study.get_trials(deepcopy=False)
         inner_fits = 0
         for t in trials_:
-            if "inner_scores" in t.user_attrs:
-                inner_fits += len(t.user_attrs["inner_scores"][settings.metric])
+            if inner_scores(t, settings.metric) is not None:
+                inner_fits += len(inner_scores(t, settings.metric))
             elif t.state == optuna.trial.TrialState.FAIL:
                 inner_fits += 1
         refits = sum(f.get("fits", 1) for f in out["families"].values())  # the ensemble: members refit
@@ -389,7 +389,7 @@ def run_abauto_budget(dataset, splits, args):
     import optuna
     import abauto
     from abauto.search_engine import SearchSettings
-    from abauto.studies import make_storage
+    from abauto.studies import inner_scores, make_storage
 
     run_dir = Path(args.out) / "runs" / f"{dataset.name}__abauto-budget"
     shutil.rmtree(run_dir, ignore_errors=True)
@@ -403,7 +403,7 @@ def run_abauto_budget(dataset, splits, args):
     fits = 0
     for name in result.studies:
         trials_ = optuna.load_study(study_name=name, storage=storage).get_trials(deepcopy=False)
-        fits += sum(len(t.user_attrs["inner_scores"]["balanced_accuracy"]) if "inner_scores" in t.user_attrs
+        fits += sum(len(inner_scores(t, "balanced_accuracy")) if inner_scores(t, "balanced_accuracy") is not None
                     else int(t.state == optuna.trial.TrialState.FAIL) for t in trials_)
     fits += sum(1 for e in board["entries"] for s in e["outer_scores"] if s is not None) + 1  # refits + final fit
     from abauto.registry import load_registry
