@@ -152,7 +152,7 @@ def search(
     from abauto.schedule import coverage_note
     from abauto.runfolder import RunFolder
     from abauto.search_engine import default_run_dir, outer_splits, search as run_search
-    from abauto.space import DataShape, PipelineSpace
+    from abauto.space import PipelineSpace
 
     started = time.monotonic()  # a --time-budget counts from here
     given = dict(trials=trials, timeout=timeout, time_budget=time_budget, outer=outer, inner_folds=inner_folds,
@@ -180,8 +180,7 @@ def search(
         if show:
             err.print(f"[yellow]note:[/yellow] {note}", highlight=False)
     registry = engine.load_registry()
-    warning = coverage_note(PipelineSpace(registry, DataShape.of(dataset), settings.plugins, settings.exclude,
-                                          settings.max_costly_rows, dict(settings.fixed)), settings)
+    warning = coverage_note(PipelineSpace.for_search(dataset, settings, registry), settings)
     if warning and show:  # --json: in the leaderboard's notes only
         err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
     command = "abauto " + " ".join(shlex.quote(a) for a in sys.argv[1:])

@@ -88,6 +88,16 @@ class PipelineSpace:
     max_costly_rows: int = 20_000
     fixed: dict[str, str] = field(default_factory=dict)  # slot -> plugin name (or "none"), never searched
 
+    @classmethod
+    def for_search(cls, dataset, settings, registry: Registry | None = None) -> "PipelineSpace":
+        """The space a search with ``settings`` (:class:`abauto.settings.SearchSettings`: its
+        plugins, exclude, max_costly_rows and fixed slots) explores on ``dataset``; ``registry``
+        defaults to :func:`abauto.registry.load_registry`."""
+        from abauto.registry import load_registry
+
+        return cls(registry or load_registry(), DataShape.of(dataset), settings.plugins, settings.exclude,
+                   settings.max_costly_rows, dict(settings.fixed))
+
     def __post_init__(self) -> None:
         """Check the plugin names of --plugins, --exclude and ``fixed`` against the registry."""
         known = ', '.join(sorted(self.registry.names()))
