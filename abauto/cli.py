@@ -21,6 +21,8 @@ import typer
 from rich.console import Console
 
 from abauto.errors import AbautoError, SettingsError
+from abauto.extensions import split_values
+from abauto.leaderboard_view import describe_pipeline
 from abauto.registry import load_registry
 
 # rich_markup_mode=None: help strings are plain text, so "[default: 60]" in them is shown, not read
@@ -46,10 +48,6 @@ def _show_version(value: bool) -> None:
 def _root(version: bool = typer.Option(False, "--version", is_eager=True, callback=_show_version,
                                        help="Print abauto's version and exit.")) -> None:
     """abauto: plugin-based AutoML comparison for music classification."""
-
-
-def _split(values: Optional[List[str]]) -> list[str]:
-    return [v.strip() for item in values or [] for v in item.split(",") if v.strip()]
 
 
 @app.command()
@@ -157,12 +155,12 @@ def search(
     from abauto.schedule import coverage_note
     from abauto.runfolder import RunFolder
     from abauto.search_engine import default_run_dir, outer_splits, search as run_search
-    from abauto.space import DataShape, PipelineSpace
+    from abauto.space import PipelineSpace
 
     started = time.monotonic()  # a --time-budget counts from here
     given = dict(trials=trials, timeout=timeout, time_budget=time_budget, outer=outer, inner_folds=inner_folds,
-                 metric=metric, sampler=sampler, plugins=_split(plugins_) or None,
-                 exclude=_split(exclude) or None, seed=seed, n_jobs=n_jobs,
+                 metric=metric, sampler=sampler, plugins=split_values(plugins_) or None,
+                 exclude=split_values(exclude) or None, seed=seed, n_jobs=n_jobs,
                  prune=False if no_prune else None, ensemble=False if no_ensemble else None,
                  storage=storage, study_name=study_name,
                  grid=grid_override(config, grid), trial_timeout=trial_timeout, memory_limit=memory_limit)
@@ -173,7 +171,7 @@ def search(
     else:
         if data is None:
             raise SettingsError("give a DATA file, or --resume RUN_DIR")
-        inputs = {"data": str(data), "target": target, "drop": _split(drop), "ids": _split(id_), "groups": groups,
+        inputs = {"data": str(data), "target": target, "drop": split_values(drop), "ids": split_values(id_), "groups": groups,
                   "groundtruth": groundtruth and str(groundtruth), "select": select,
                   "exclude_descriptors": exclude_descriptors, "join": join and str(join)}
         settings = _settings(config, **given)
@@ -185,8 +183,7 @@ def search(
         if show:
             err.print(f"[yellow]note:[/yellow] {note}", highlight=False)
     registry = engine.load_registry()
-    warning = coverage_note(PipelineSpace(registry, DataShape.of(dataset), settings.plugins, settings.exclude,
-                                          settings.max_costly_rows, dict(settings.fixed)), settings)
+    warning = coverage_note(PipelineSpace.for_search(dataset, settings, registry), settings)
     if warning and show:  # --json: in the leaderboard's notes only
         err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
     command = "abauto " + " ".join(shlex.quote(a) for a in sys.argv[1:])
@@ -265,8 +262,7 @@ def _final_line(board: dict) -> str:
     entry = next((e for e in board["entries"] if e["family"] == final["family"]), None)
     outer = ("no outer score" if entry is None or entry["outer_mean"] is None else
              f"{final['family']} outer {entry['outer_mean']:.4f} ± {entry['outer_std']:.4f} (rank {entry['rank']})")
-    pipeline = " > ".join(s["plugin"] for s in final["pipeline"])
-    return (f"saved model: {final['family']} ({pipeline}), inner {metric} {final['inner_mean']:.4f} ± "
+    return (f"saved model: {final['family']} ({describe_pipeline(final['pipeline'])}), inner {metric} {final['inner_mean']:.4f} ± "
             f"{final['inner_std']:.4f}; {outer}")
 
 
@@ -351,7 +347,7 @@ def predict(
 
     pipeline, card = load_model(RunFolder(model).model_skops if model.is_dir() else model)
     frame = read_table(data)
-    ids = _split(id_)
+    ids = split_values(id_)
     for c in ids:
         if c not in frame.columns:
             raise SettingsError(f"{data}: --id column {c!r} not found")

@@ -44,11 +44,12 @@ PREPROCESSING_KINDS = (Kind.PRESET, Kind.IMPUTER, Kind.OUTLIER, Kind.ENCODER, Ki
 class Context:
     """What the data looks like where the step runs; passed to ``space`` and ``build``.
 
-    ``classifiers`` holds the other eligible, non-ensemble classifier plugins so that
-    ensembles can choose their members; ``random_state`` must seed every random estimator;
-    ``probability`` asks a classifier to offer ``predict_proba`` (final models, soft voting)
-    where that costs extra (e.g. ``SVC(probability=True)``); ``feature_names`` and
-    ``categorical`` name the input columns of the pipeline (what a preset sees).
+    ``classifiers`` holds the other eligible classifier plugins an ensemble may wrap
+    (:attr:`Plugin.ensemble_member`) so that ensembles can choose their members;
+    ``random_state`` must seed every random estimator; ``probability`` asks a classifier to
+    offer ``predict_proba`` (final models, soft voting) where that costs extra (e.g.
+    ``SVC(probability=True)``); ``feature_names`` and ``categorical`` name the input columns of
+    the pipeline (what a preset sees).
     """
 
     n_rows: int
@@ -112,7 +113,7 @@ class Plugin:
     nonnegative_output: (scalers, reducers) output is never negative.
     has_predict_proba: (classifiers) the built estimator offers ``predict_proba``.
     needs_scaling: only sensible after a scaler (SVM, k-NN, neural networks).
-    costly_rows: slow on many rows; the search leaves it out above ``Searcher.max_costly_rows``.
+    costly_rows: slow on many rows; the search leaves it out above ``SearchSettings.max_costly_rows``.
     ensemble: (classifiers) combines other classifier plugins from ``ctx.classifiers``.
     defaults: ``defaults(ctx)`` returns the values a search tries first, keyed by the names
         ``space`` suggests (e.g. ``{"C": 1.0}``): the estimator's library defaults or another safe
@@ -144,6 +145,14 @@ class Plugin:
             raise ValueError(f"plugin {self.name!r}: build and space must be callables")
         if self.defaults is not None and not callable(self.defaults):
             raise ValueError(f"plugin {self.name!r}: defaults must be a callable (ctx) -> dict, or None")
+
+    @property
+    def ensemble_member(self) -> bool:
+        """Whether an ensemble may wrap this plugin: a classifier that is no ensemble itself and
+        takes any input (the members share the ensemble's preprocessing, which may give negative
+        values). The search also leaves out members the user excluded or the data is too large for
+        (:meth:`abauto.space.PipelineSpace.context`)."""
+        return self.kind == Kind.CLASSIFIER and not self.ensemble and not self.needs_nonnegative
 
     def sample(self, trial: optuna.Trial | optuna.trial.FixedTrial | ScopedTrial, ctx: Context) -> Params:
         """Sample this plugin's parameters under its own prefix."""

@@ -41,7 +41,7 @@ import optuna
 from abauto.plugin import Kind
 from abauto.settings import SearchSettings
 from abauto.space import PipelineSpace
-from abauto.studies import counts, trial_family
+from abauto.studies import counts, inner_scores, trial_family, trial_seconds
 
 SAMPLED_SHARE = 2   # sampled trials per family after its defaults, before successive halving
 RUNG_TRIALS = 2     # trials per family in a bracket's first rung; doubled each rung
@@ -145,8 +145,8 @@ FINAL_SAFETY = 3.0   # the final fit also offers probabilities (e.g. SVC's inter
 
 def _fold_seconds(t: optuna.trial.FrozenTrial, metric: str) -> float:
     """Seconds a trial spent per inner fold (fit + predict)."""
-    folds = len(t.user_attrs.get("inner_scores", {}).get(metric, [])) or 1
-    return (t.user_attrs.get("fit_seconds", 0.0) + t.user_attrs.get("predict_seconds", 0.0)) / folds
+    folds = len(inner_scores(t, metric) or []) or 1
+    return sum(trial_seconds(t)) / folds
 
 
 @dataclass(frozen=True)
@@ -221,7 +221,7 @@ def sufficient_budget(studies: Sequence[optuna.Study], lanes: int, metric: str, 
         for t in study.get_trials(deepcopy=False):
             if t.datetime_start and t.datetime_complete and trial_family(t) and counts(t):
                 seconds = (t.datetime_complete - t.datetime_start).total_seconds()
-                folds = len(t.user_attrs.get("inner_scores", {}).get(metric, [])) or 1
+                folds = len(inner_scores(t, metric) or []) or 1
                 done = t.state == S.COMPLETE
                 # a trial stopped early stands for a whole one at its per-fold cost
                 per.setdefault(trial_family(t), []).append(seconds if done else seconds / folds * inner_folds)

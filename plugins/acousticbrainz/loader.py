@@ -17,7 +17,7 @@ from .flatten import Layout
 from .groundtruth import GroundTruth, read_groundtruth
 from abauto.data import read_table
 from abauto.errors import DataError
-from abauto.extensions import NOT_FEATURES, TASK
+from abauto.extensions import NOT_FEATURES, TASK, split_values
 
 ID_COLUMNS = ("id", "recording_id", "mbid", "file", "filename")
 
@@ -212,10 +212,6 @@ def load_frame(path: str | Path, groundtruth: str | Path | None = None, select: 
     return out
 
 
-def _split(values: Sequence[str] | None) -> list[str]:
-    return [v.strip() for item in values or [] for v in str(item).split(",") if v.strip()]
-
-
 def lowlevel_options(groundtruth: str | Path | None = None, select: Sequence[str] | None = None,
                      exclude_descriptors: Sequence[str] | None = None,
                      join: str | Path | None = None) -> dict[str, Any]:
@@ -228,9 +224,9 @@ def lowlevel_options(groundtruth: str | Path | None = None, select: Sequence[str
     if groundtruth is not None:
         options["groundtruth"] = groundtruth
     if select:
-        options["select"] = _split(select)
+        options["select"] = split_values(select)
     if exclude_descriptors is not None and len(exclude_descriptors):
-        values = _split(exclude_descriptors)
+        values = split_values(exclude_descriptors)
         options["exclude"] = [] if values in ([], ["none"]) else values
     if join is not None:
         options["join"] = join
