@@ -21,6 +21,8 @@ import typer
 from rich.console import Console
 
 from abauto.errors import AbautoError, SettingsError
+from abauto.extensions import split_values
+from abauto.leaderboard_view import describe_pipeline
 from abauto.registry import load_registry
 
 def _process_started() -> float:
@@ -58,10 +60,6 @@ def _show_version(value: bool) -> None:
 def _root(version: bool = typer.Option(False, "--version", is_eager=True, callback=_show_version,
                                        help="Print abauto's version and exit.")) -> None:
     """abauto: plugin-based AutoML comparison for music classification."""
-
-
-def _split(values: Optional[List[str]]) -> list[str]:
-    return [v.strip() for item in values or [] for v in item.split(",") if v.strip()]
 
 
 @app.command()
@@ -162,16 +160,19 @@ def search(
     one search: other data or settings, or a search still running there, are refused."""
     from abauto.cli_render import leaderboard_table
     from abauto.config import grid_override
+    from joblib import effective_n_jobs
+
+    from abauto.progress import SearchProgress
     from abauto import search_engine as engine
     from abauto.schedule import coverage_note
     from abauto.runfolder import RunFolder
     from abauto.search_engine import default_run_dir, outer_splits, search as run_search
-    from abauto.space import DataShape, PipelineSpace
+    from abauto.space import PipelineSpace
 
     started = _process_started()  # a --time-budget counts from here
     given = dict(trials=trials, timeout=timeout, time_budget=time_budget, outer=outer, inner_folds=inner_folds,
-                 metric=metric, sampler=sampler, plugins=_split(plugins_) or None,
-                 exclude=_split(exclude) or None, seed=seed, n_jobs=n_jobs,
+                 metric=metric, sampler=sampler, plugins=split_values(plugins_) or None,
+                 exclude=split_values(exclude) or None, seed=seed, n_jobs=n_jobs,
                  prune=False if no_prune else None, ensemble=False if no_ensemble else None,
                  storage=storage, study_name=study_name,
                  grid=grid_override(config, grid), trial_timeout=trial_timeout, memory_limit=memory_limit)
@@ -182,7 +183,7 @@ def search(
     else:
         if data is None:
             raise SettingsError("give a DATA file, or --resume RUN_DIR")
-        inputs = {"data": str(data), "target": target, "drop": _split(drop), "ids": _split(id_), "groups": groups,
+        inputs = {"data": str(data), "target": target, "drop": split_values(drop), "ids": split_values(id_), "groups": groups,
                   "groundtruth": groundtruth and str(groundtruth), "select": select,
                   "exclude_descriptors": exclude_descriptors, "join": join and str(join)}
         settings = _settings(config, **given)
@@ -194,16 +195,21 @@ def search(
         if show:
             err.print(f"[yellow]note:[/yellow] {note}", highlight=False)
     registry = engine.load_registry()
-    warning = coverage_note(PipelineSpace(registry, DataShape.of(dataset), settings.plugins, settings.exclude,
-                                          settings.max_costly_rows, dict(settings.fixed)), settings)
+    warning = coverage_note(PipelineSpace.for_search(dataset, settings, registry), settings)
     if warning and show:  # --json: in the leaderboard's notes only
         err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
     command = "abauto " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     out_dir = out_dir or default_run_dir(dataset)  # named here so that Ctrl-C can say what to resume
     ends = started + settings.time_budget if settings.time_budget else None
+    lanes = 1 if len(jobs) == 1 else min(len(jobs), effective_n_jobs(settings.n_jobs))
     try:
-        with _progress(show, total, ends) as on_trial:
-            result = run_search(dataset, settings, run_dir=out_dir, registry=registry, progress=on_trial,
+        with SearchProgress("search", show, settings.metric, [j.name for j in jobs], total, ends, settings.timeout,
+                            lanes, console=err, started=started) as shown:
+            shown.line(f"{_describe(dataset)}, read in {time.monotonic() - started:.1f} s; {len(jobs) - 1} outer "
+                       f"fold(s) and the final study; run folder {out_dir}")
+            result = run_search(dataset, settings, run_dir=out_dir, registry=registry,
+                                progress=shown.on_trial if shown.active else None,
+                                on_study=shown.on_study if shown.active else None,
                                 command=command, inputs=inputs, started=started)
     except KeyboardInterrupt:
         # (typer turns a KeyboardInterrupt into exit 130 without a word, so main() never sees it)
@@ -268,9 +274,14 @@ def _final_line(board: dict) -> str:
     entry = next((e for e in board["entries"] if e["family"] == final["family"]), None)
     outer = ("no outer score" if entry is None or entry["outer_mean"] is None else
              f"{final['family']} outer {entry['outer_mean']:.4f} ± {entry['outer_std']:.4f} (rank {entry['rank']})")
-    pipeline = " > ".join(s["plugin"] for s in final["pipeline"])
-    return (f"saved model: {final['family']} ({pipeline}), inner {metric} {final['inner_mean']:.4f} ± "
+    return (f"saved model: {final['family']} ({describe_pipeline(final['pipeline'])}), inner {metric} {final['inner_mean']:.4f} ± "
             f"{final['inner_std']:.4f}; {outer}")
+
+
+def _describe(dataset) -> str:
+    """``wine: 178 rows, 13 features, 3 classes``."""
+    return (f"{dataset.name}: {len(dataset.y)} rows, {dataset.X.shape[1]} features, "
+            f"{len(dataset.classes)} classes")
 
 
 def _load_inputs(inputs: dict):
@@ -295,58 +306,31 @@ def worker(
     study_name: str = typer.Option("abauto", help="The search's study name prefix."),
     data: Optional[Path] = typer.Option(None, help="Where this machine sees the data file [default: the search's path]."),
     wait: float = typer.Option(60.0, help="Seconds to wait for the search to appear in the storage."),
+    quiet: bool = typer.Option(False, "--quiet", help="Print nothing but errors."),
 ) -> None:
-    """Join a running search as one more worker until its trial budgets are spent."""
+    """Join a running search as one more worker until its trial budgets are spent.
+
+    On a terminal a progress bar shows this worker's trials; in a log, a line per study it is done
+    with and one every 30 s."""
+    from abauto.folds import outer_splits
+    from abauto.progress import SearchProgress
     from abauto.search_engine import work
     from abauto.settings import SearchSettings
     from abauto.studies import find_search
 
+    started = time.monotonic()
     meta = find_search(storage, study_name, wait)
     inputs = {**meta["inputs"], **({"data": str(data)} if data else {})}
     settings = SearchSettings(**{**meta["settings"], "storage": storage, "n_jobs": 1})
-    work(_load_inputs(inputs), settings, folds_sha256=meta.get("folds_sha256"), ends=meta.get("ends"))
-
-
-class _progress:
-    """A rich progress bar fed by the search's per-trial callback."""
-
-    def __init__(self, show: bool, total: int | None, ends: float | None = None):
-        """``total`` trials (None: unknown, under a time budget); ``ends``: the ``time.monotonic()``
-        the time budget runs out, shown as the time left."""
-        self.show, self.total, self.ends = show, total, ends
-        self.done = 0
-        self.best: dict[str, float] = {}
-
-    def __enter__(self):
-        if not self.show:
-            return None
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn
-        from rich.text import Text
-
-        ends = self.ends
-
-        class TimeLeft(ProgressColumn):
-            def render(self, task) -> Text:
-                return Text(f"{max(0.0, ends - time.monotonic()):.0f} s left", style="progress.remaining")
-
-        columns = [TextColumn("[bold]search"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                   *([TimeLeft()] if ends is not None else []), TextColumn("{task.description}")]
-        self.bar = Progress(*columns, console=err, transient=True)
-        self.task = self.bar.add_task("", total=self.total)
-        self.bar.__enter__()
-        return self.on_trial
-
-    def on_trial(self, study_name: str, trial) -> None:
-        self.done += 1
-        if trial.value is not None:
-            self.best[study_name] = max(self.best.get(study_name, float("-inf")), trial.value)
-        desc = f"best inner {max(self.best.values()):.4f}" if self.best else ""
-        self.bar.update(self.task, completed=self.done, description=desc)
-
-    def __exit__(self, *exc):
-        if self.show:
-            self.bar.__exit__(*exc)
-        return False
+    dataset = _load_inputs(inputs)
+    names = [j.name for j in outer_splits(dataset, settings)[0]]
+    ends = meta.get("ends")
+    with SearchProgress("worker", not quiet, settings.metric, names, None,
+                        None if ends is None else time.monotonic() + ends - time.time(), settings.timeout,
+                        console=err, started=started) as shown:
+        shown.line(f"joined the search {study_name!r}: {_describe(dataset)}")
+        work(dataset, settings, folds_sha256=meta.get("folds_sha256"), ends=ends,
+             progress=shown.on_trial if shown.active else None, on_study=shown.on_study if shown.active else None)
 
 
 @app.command()
@@ -375,7 +359,7 @@ def predict(
 
     pipeline, card = load_model(RunFolder(model).model_skops if model.is_dir() else model)
     frame = read_table(data)
-    ids = _split(id_)
+    ids = split_values(id_)
     for c in ids:
         if c not in frame.columns:
             raise SettingsError(f"{data}: --id column {c!r} not found")

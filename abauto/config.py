@@ -24,6 +24,7 @@ from pathlib import Path
 import yaml
 
 from abauto.errors import SettingsError
+from abauto.extensions import split_values
 
 
 def load_config(path: str | Path) -> dict:
@@ -46,7 +47,7 @@ def load_config(path: str | Path) -> dict:
             raise SettingsError(f"{path}: unknown setting {key!r} (known: {', '.join(sorted(known))})")
     for key in ("plugins", "exclude"):
         if isinstance(values.get(key), str):
-            values[key] = [v.strip() for v in values[key].split(",") if v.strip()]
+            values[key] = split_values(values[key])
     for key in ("fixed", "grid"):
         if values.get(key) is not None and not isinstance(values[key], dict):
             raise SettingsError(f"{path}: {key!r} must be a mapping")
@@ -65,7 +66,7 @@ def grid_override(config: str | Path | None, grid: list[str] | None) -> dict | N
         if not sep or not name.strip():
             raise SettingsError(f"--grid {item!r}: expected PARAMETER=V1,V2,...")
         try:
-            merged[name.strip()] = [yaml.safe_load(v.strip()) for v in values.split(",") if v.strip()]
+            merged[name.strip()] = [yaml.safe_load(v) for v in split_values(values)]
         except yaml.YAMLError:
             raise SettingsError(f"--grid {item!r}: unreadable value") from None
         if not merged[name.strip()]:

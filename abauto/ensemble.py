@@ -46,6 +46,22 @@ ROUNDS = 50                  # greedy rounds (auto-sklearn's ensemble_size)
 FAMILY = "ensemble"          # the leaderboard family of the selected ensemble
 
 
+@dataclass
+class Choice:
+    """The ensemble selected in a study: its members (dicts of ``trial``, ``weight``, ``family``,
+    ``pipeline``, ``params``, ``inner_mean``; best-weighted first), its inner score, the greedy
+    ``rounds`` and ``library`` size it came from, the ``seconds`` selection took, and whether it
+    ``wins`` (beats the study's best single trial, so it is the study's pick)."""
+
+    members: list[dict]
+    inner_mean: float
+    inner_std: float
+    rounds: int
+    library: int
+    seconds: float
+    wins: bool
+
+
 def member_name(member: dict) -> str:
     """A member's name in the final ``VotingClassifier`` and the leaderboard: ``<family>_<trial>``."""
     return f"{member['family'].replace('__', '_')}_{member['trial']}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 NAME = re.compile(r"[a-z][a-z0-9_-]*")
 
@@ -23,6 +23,15 @@ TASK = "abauto_task"
 ``className`` of a ground-truth file, ``"genre_rosamerica"``), when the label column's name may
 not say it. abauto records it as ``dataset.task`` in leaderboard.json and model-card.json, where
 prediction formats find it (:func:`task_of`)."""
+
+
+def split_values(values: str | Iterable[Any] | None) -> list[str]:
+    """The values of a comma-separated option, given once as a string or repeated as a list of
+    strings: ``["a,b", " c", ""]`` -> ``["a", "b", "c"]`` (blanks dropped, each value stripped)."""
+    if values is None:
+        return []
+    items = [values] if isinstance(values, str) else values
+    return [v.strip() for item in items for v in str(item).split(",") if v.strip()]
 
 
 def task_of(card: dict) -> str:

@@ -4,13 +4,14 @@ rows), their fingerprint, the inner CV splits of a study, and the feature matrix
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, train_test_split
 
 from abauto.data import Dataset, check_folds
+from abauto.ensemble import Choice
 from abauto.errors import DataError
 from abauto.settings import SearchSettings
 
@@ -29,6 +30,41 @@ class FoldJob:
         """Added to the search's seed for this study's sampler: each study samples its own way,
         the same way on every run."""
         return 1000 if self.index is None else self.index
+
+
+@dataclass
+class FamilyResult:
+    """A family's best trial in a study, refit on the outer training part and scored on its test
+    part: ``scores`` (metric -> score) and the seconds, or the ``error`` the refit raised. The
+    ensemble's row also has its ``members`` and counts the members it had to refit (``fits``)."""
+
+    trial: int
+    params: dict
+    pipeline: list[dict]
+    inner_mean: float
+    inner_std: float
+    scores: dict[str, float] | None = None
+    error: str | None = None
+    fit_seconds: float | None = None
+    predict_seconds: float | None = None
+    fits: int = 1
+    members: list[dict] | None = None
+
+
+@dataclass
+class FoldOutcome:
+    """What one study (:class:`FoldJob`) gives the leaderboard: each family's
+    :class:`FamilyResult` (none for the final study, which has no test part), the family the
+    study picks (``best_family``, ``"ensemble"`` when the selected ensemble wins), that
+    ensemble, and the picked pipeline's predictions on the ``test`` rows (the user's labels)."""
+
+    name: str
+    fold: int | None
+    families: dict[str, FamilyResult] = field(default_factory=dict)
+    best_family: str | None = None
+    ensemble: Choice | None = None
+    y_pred: list | None = None
+    test: list[int] | None = None
 
 
 def outer_splits(dataset: Dataset, settings: SearchSettings) -> tuple[list[FoldJob], list[str]]:

@@ -20,12 +20,28 @@ import numpy as np
 import abauto
 from abauto.errors import LeaderboardError
 from abauto.files import write_json, write_text
-from abauto.folds import inner_holdout
-from abauto.leaderboard_view import (describe_pipeline, inner_text, fmt_number, fmt_score, leaderboard_rows,  # noqa: F401
+from abauto.folds import FoldOutcome, inner_holdout
+from abauto.leaderboard_view import (describe_pipeline, fmt_number, fmt_score, inner_text, leaderboard_rows,  # noqa: F401
                                      markdown_table)
 from abauto.runfolder import RunFolder
+from abauto.studies import counts, failed_pipeline, inner_scores, recorded_family, trial_error, trial_pipeline
 
 SCHEMA_VERSION = 1
+
+RUN_FIELDS = frozenset({"created", "wall_seconds", "fit_seconds", "predict_seconds", "command", "resumed", "source"})
+"""Fields of a leaderboard, at any depth, that differ between two runs of the same search: clock
+times, the command lines and where the data was read from. A search under a trial budget with a
+fixed seed reproduces everything else (:func:`without_run_fields`)."""
+
+
+def without_run_fields(board: Any, fields: frozenset[str] = RUN_FIELDS) -> Any:
+    """``board`` (or any part of one) without ``fields`` at any depth: what two runs of the same
+    search must agree on."""
+    if isinstance(board, dict):
+        return {k: without_run_fields(v, fields) for k, v in board.items() if k not in fields}
+    if isinstance(board, list):
+        return [without_run_fields(v, fields) for v in board]
+    return board
 
 
 @lru_cache(maxsize=None)
@@ -104,23 +120,22 @@ def _failures(studies) -> list[dict]:
     out = []
     for study in studies:
         for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.FAIL,)):
-            if "error" not in t.user_attrs:  # abandoned by a killed process, or over budget
+            if trial_error(t) is None:  # abandoned by a killed process, or over budget
                 continue
-            out.append({"study": study.study_name, "trial": t.number, "plugin": t.user_attrs.get("family", "?"),
-                        "pipeline": t.user_attrs.get("failed_pipeline", ""),
-                        "error": t.user_attrs.get("error", "failed (no error recorded; the process may have died)")})
+            out.append({"study": study.study_name, "trial": t.number, "plugin": recorded_family(t) or "?",
+                        "pipeline": failed_pipeline(t), "error": trial_error(t)})
     return out
 
 
-def _pooled(outcomes: list[dict], dataset) -> dict:
+def _pooled(outcomes: list[FoldOutcome], dataset) -> dict:
     """Confusion matrix and per-class scores of the pooled outer-fold predictions of ``best``."""
     from sklearn.metrics import classification_report, confusion_matrix
 
     y_true, y_pred = [], []
     for o in outcomes:
-        if o.get("y_pred") is not None:
-            y_true += dataset.y[o["test"]].tolist()
-            y_pred += o["y_pred"]
+        if o.y_pred is not None:
+            y_true += dataset.y[o.test].tolist()
+            y_pred += o.y_pred
     if not y_true:
         return {}
     labels = sorted(set(y_true) | set(y_pred))
@@ -140,10 +155,10 @@ def _final_trial(study, scored: set[str]):
 
     done = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
     ranked = sorted(done, key=lambda t: (-t.value, t.number))
-    return next((t for t in ranked if t.user_attrs["family"] in scored), ranked[0] if ranked else None)
+    return next((t for t in ranked if recorded_family(t) in scored), ranked[0] if ranked else None)
 
 
-def build(dataset, settings, outcomes: list[dict], studies, notes: Sequence[str] = (),
+def build(dataset, settings, outcomes: list[FoldOutcome], studies, notes: Sequence[str] = (),
           wall_seconds: float = 0.0, command: str = "", folds_sha256: str | None = None,
           resumed: Sequence[str] = ()) -> dict:
     """Assemble the leaderboard dict from the per-study outcomes (``optuna.Study`` list) of a search.
@@ -152,36 +167,36 @@ def build(dataset, settings, outcomes: list[dict], studies, notes: Sequence[str]
     import optuna
 
     metrics = settings.metrics()
-    folds = [o for o in outcomes if o["fold"] is not None]
+    folds = [o for o in outcomes if o.fold is not None]
     kind, value = settings.outer_spec()
-    families = sorted({f for o in folds for f in o["families"]})
+    families = sorted({f for o in folds for f in o.families})
     entries = []
     for fam in families:
-        per_fold = [o["families"].get(fam) for o in folds]
-        scores = [None if (p is None or "scores" not in p) else p["scores"] for p in per_fold]
+        per_fold = [o.families.get(fam) for o in folds]
+        scores = [None if p is None else p.scores for p in per_fold]
         main = [None if s is None else s[settings.metric] for s in scores]
         mean, std = _mean_std(main)
-        inner_mean, _ = _mean_std([None if p is None else p["inner_mean"] for p in per_fold])
+        inner_mean, _ = _mean_std([None if p is None else p.inner_mean for p in per_fold])
         entries.append({
             "family": fam,
             "outer_mean": mean, "outer_std": std, "outer_scores": main,
             "metrics": _metric_block(scores, metrics),
             "inner_mean": inner_mean,
-            "fit_seconds": float(sum(p.get("fit_seconds", 0.0) for p in per_fold if p)),
-            "predict_seconds": float(sum(p.get("predict_seconds", 0.0) for p in per_fold if p)),
+            "fit_seconds": float(sum(p.fit_seconds or 0.0 for p in per_fold if p)),
+            "predict_seconds": float(sum(p.predict_seconds or 0.0 for p in per_fold if p)),
             "folds": [None if p is None else {
-                "fold": o["fold"], "trial": p["trial"], "pipeline": p["pipeline"], "params": p["params"],
-                "inner_mean": p["inner_mean"], "inner_std": p["inner_std"],
-                "scores": p.get("scores"), "error": p.get("error"),
-                "fit_seconds": p.get("fit_seconds"), "predict_seconds": p.get("predict_seconds"),
-                **({"members": p["members"]} if "members" in p else {}),
+                "fold": o.fold, "trial": p.trial, "pipeline": p.pipeline, "params": p.params,
+                "inner_mean": p.inner_mean, "inner_std": p.inner_std,
+                "scores": p.scores, "error": p.error,
+                "fit_seconds": p.fit_seconds, "predict_seconds": p.predict_seconds,
+                **({"members": p.members} if p.members is not None else {}),
             } for o, p in zip(folds, per_fold)],
         })
     entries.sort(key=lambda e: (-(e["outer_mean"] if e["outer_mean"] is not None else -1.0), e["family"]))
     for rank, e in enumerate(entries, 1):
         e["rank"] = rank
-    chosen = [o["best_family"] for o in folds]
-    best_scores = [None if f is None else (o["families"].get(f) or {}).get("scores") for o, f in zip(folds, chosen)]
+    chosen = [o.best_family for o in folds]
+    best_scores = [None if f not in o.families else o.families[f].scores for o, f in zip(folds, chosen)]
     best_main = [None if s is None else s[settings.metric] for s in best_scores]
     b_mean, b_std = _mean_std(best_main)
     pooled = _pooled(outcomes, dataset)
@@ -189,18 +204,16 @@ def build(dataset, settings, outcomes: list[dict], studies, notes: Sequence[str]
     final = None
     t = _final_trial(studies[-1], {e["family"] for e in entries if e["outer_mean"] is not None}) if studies else None
     if t is not None:
-        inner = t.user_attrs["inner_scores"][settings.metric]
-        final = {"trial": t.number, "family": t.user_attrs["family"], "pipeline": t.user_attrs["pipeline"],
+        inner = inner_scores(t, settings.metric)
+        final = {"trial": t.number, "family": recorded_family(t), "pipeline": trial_pipeline(t),
                  "params": t.params, "inner_mean": float(np.mean(inner)), "inner_std": float(np.std(inner))}
-        picked = outcomes[-1].get("ensemble")
-        if picked and picked["wins"]:  # the ensemble beat the best single trial of the final study
+        picked = outcomes[-1].ensemble
+        if picked and picked.wins:  # the ensemble beat the best single trial of the final study
             from abauto.ensemble import FAMILY, describe
 
-            final = {"trial": picked["members"][0]["trial"], "family": FAMILY, "pipeline": describe(picked["members"]),
-                     "params": {}, "inner_mean": picked["inner_mean"], "inner_std": picked["inner_std"],
-                     "members": picked["members"]}
-    from abauto.studies import counts
-
+            final = {"trial": picked.members[0]["trial"], "family": FAMILY, "pipeline": describe(picked.members),
+                     "params": {}, "inner_mean": picked.inner_mean, "inner_std": picked.inner_std,
+                     "members": picked.members}
     trials = [t for s in studies for t in s.get_trials(deepcopy=False)]
     states = [t.state for t in trials if counts(t)]
     S = optuna.trial.TrialState

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import inspect
 import math
-import os
 import pickle
-import socket
 import time
 import traceback
 import warnings
@@ -25,7 +23,8 @@ from abauto.isolation import ChildError, PastDeadline, Worker, parse_size, run_i
 from abauto.scoring import Scorer
 from abauto.settings import SearchSettings
 from abauto.space import PipelineSpace, describe, family
-from abauto.studies import OverBudget, within_budget
+from abauto.studies import (OverBudget, screens, set_error, set_family, set_inner_scores, set_over_budget, set_pipeline, set_rows,
+                            set_seconds, set_worker, within_budget)
 
 
 def evaluate(pipe, X, y, train, test, scorer: Scorer, keep_predictions: bool = False) -> dict[str, Any]:
@@ -85,9 +84,9 @@ class Objective:
     def __call__(self, trial: optuna.Trial) -> float:
         steps = None
         if self.shared:
-            trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")  # see fail_dead_workers
+            set_worker(trial)  # see fail_dead_workers
             if not within_budget(trial.study, trial.number, self.settings.trials):
-                trial.set_user_attr("over_budget", True)
+                set_over_budget(trial)
                 raise OverBudget(f"trial {trial.number} started after the budget of {self.settings.trials} was taken")
         try:
             steps = self.space.sample(trial, self.settings.seed, n_rows=min(len(tr) for tr, _ in self.inner))
@@ -96,10 +95,8 @@ class Objective:
             raise
         except Exception as exc:  # recorded so the leaderboard's failures name the plugin and error
             message = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
-            trial.set_user_attr("error", f"{type(exc).__name__}: {message}")
-            trial.set_user_attr("family", blame(exc, steps, self.space) if steps else trial.params.get("classifier", "?"))
-            if steps:
-                trial.set_user_attr("failed_pipeline", describe(steps))
+            set_error(trial, f"{type(exc).__name__}: {message}", describe(steps) if steps else None)
+            set_family(trial, blame(exc, steps, self.space) if steps else trial.params.get("classifier", "?"))
             raise
 
     def _build(self, steps):
@@ -155,13 +152,13 @@ class Objective:
             self.worker = None
 
     def _run(self, trial: optuna.Trial, steps) -> float:
-        trial.set_user_attr("family", family(steps))
-        trial.set_user_attr("pipeline", [s.to_json() for s in steps])
+        set_family(trial, family(steps))
+        set_pipeline(trial, [s.to_json() for s in steps])
         per_metric: dict[str, list[float]] = {m: [] for m in self.settings.metrics()}
         fit_s = predict_s = 0.0
         oof = []
         # a study's first trial of each family screens it on the first rung (abauto.schedule)
-        results = self._results(steps, bool(trial.user_attrs.get("screen")))
+        results = self._results(steps, screens(trial))
         try:
             with closing(results):
                 for step, out in enumerate(results):
@@ -169,9 +166,7 @@ class Objective:
                     predict_s += out["predict_seconds"]
                     if self.holdout:  # a rung's score replaces the one of the rung before
                         oof, per_metric = [], {m: [] for m in per_metric}
-                        trial.set_user_attr("rows", out["rows"])
-                        if step == 0 and self.space.row_cap(steps):  # what a refit fits on at most
-                            trial.set_user_attr("row_cap", self.space.row_cap(steps))
+                        set_rows(trial, out["rows"], self.space.row_cap(steps))
                     oof.append(out.get("oof"))
                     for m in per_metric:
                         per_metric[m].append(out["scores"][m])
@@ -182,11 +177,10 @@ class Objective:
                     elif not self.holdout and step < len(self.inner) - 1:
                         self._stop_early(trial, step, per_metric)
         except PastDeadline:  # not the plugin's fault: pruned like a trial stopped between folds
-            trial.set_user_attr("inner_scores", per_metric)
+            set_inner_scores(trial, per_metric)
             raise optuna.TrialPruned("the time budget ran out") from None
-        trial.set_user_attr("inner_scores", per_metric)
-        trial.set_user_attr("fit_seconds", fit_s)
-        trial.set_user_attr("predict_seconds", predict_s)
+        set_inner_scores(trial, per_metric)
+        set_seconds(trial, fit_s, predict_s)
         value = float(np.mean(per_metric[self.settings.metric]))
         if math.isnan(value):
             raise ValueError("the metric is NaN")
@@ -267,7 +261,7 @@ class Objective:
             trial.report(float(np.mean(per_metric[self.settings.metric])), step)
         late = late and self.deadline is not None and time.monotonic() > self.deadline
         if late or (self.settings.prune and trial.should_prune()):
-            trial.set_user_attr("inner_scores", per_metric)
+            set_inner_scores(trial, per_metric)
             raise optuna.TrialPruned("the time budget ran out" if late else "")
 
 

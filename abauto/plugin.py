@@ -44,11 +44,12 @@ PREPROCESSING_KINDS = (Kind.PRESET, Kind.IMPUTER, Kind.OUTLIER, Kind.ENCODER, Ki
 class Context:
     """What the data looks like where the step runs; passed to ``space`` and ``build``.
 
-    ``classifiers`` holds the other eligible, non-ensemble classifier plugins so that
-    ensembles can choose their members; ``random_state`` must seed every random estimator;
-    ``probability`` asks a classifier to offer ``predict_proba`` (final models, soft voting)
-    where that costs extra (e.g. ``SVC(probability=True)``); ``feature_names`` and
-    ``categorical`` name the input columns of the pipeline (what a preset sees).
+    ``classifiers`` holds the other eligible classifier plugins an ensemble may wrap
+    (:attr:`Plugin.ensemble_member`) so that ensembles can choose their members;
+    ``random_state`` must seed every random estimator; ``probability`` asks a classifier to
+    offer ``predict_proba`` (final models, soft voting) where that costs extra (e.g.
+    ``SVC(probability=True)``); ``feature_names`` and ``categorical`` name the input columns of
+    the pipeline (what a preset sees).
     """
 
     n_rows: int
@@ -145,6 +146,14 @@ class Plugin:
             raise ValueError(f"plugin {self.name!r}: build and space must be callables")
         if self.defaults is not None and not callable(self.defaults):
             raise ValueError(f"plugin {self.name!r}: defaults must be a callable (ctx) -> dict, or None")
+
+    @property
+    def ensemble_member(self) -> bool:
+        """Whether an ensemble may wrap this plugin: a classifier that is no ensemble itself and
+        takes any input (the members share the ensemble's preprocessing, which may give negative
+        values). The search also leaves out members the user excluded or the data is too large for
+        (:meth:`abauto.space.PipelineSpace.context`)."""
+        return self.kind == Kind.CLASSIFIER and not self.ensemble and not self.needs_nonnegative
 
     def sample(self, trial: optuna.Trial | optuna.trial.FixedTrial | ScopedTrial, ctx: Context) -> Params:
         """Sample this plugin's parameters under its own prefix."""

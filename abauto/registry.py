@@ -23,7 +23,7 @@ import optuna
 import pluggy
 
 from abauto import hookspecs
-from abauto.extensions import Loader, PredictFormat
+from abauto.extensions import Loader, PredictFormat, split_values
 from abauto.plugin import Context, Kind, Plugin
 
 ENV_VAR = "ABAUTO_LOAD_PLUGINS"
@@ -163,14 +163,11 @@ class Registry:
                     self.commands[name] = Provided(name, name, package, version)
 
 
-_PROBE_CTX = Context(n_rows=100, n_features=10, n_classes=3)
-
-
 def _space_problem(plugin: Plugin, registry: Registry) -> str | None:
     """Sample the space once with a real trial; return the error text if it fails."""
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
     ctx = Context(100, 10, 3, classifiers={n: e.plugin for n, e in registry.entries.items()
-                                           if e.plugin.kind == Kind.CLASSIFIER and not e.plugin.ensemble})
+                                           if e.plugin.ensemble_member})
     try:
         params = plugin.sample(study.ask(), ctx)
     except Exception as exc:  # a third-party space may raise anything
@@ -201,7 +198,7 @@ def _wanted(dist_name: str) -> bool:
     wanted = os.environ.get(ENV_VAR)
     if wanted is None:
         return True
-    return dist_name in {w.strip() for w in wanted.split(",") if w.strip()}
+    return dist_name in split_values(wanted)
 
 
 def load_registry(extra: Iterable[object] = (), entry_points: bool = True) -> Registry:

@@ -39,10 +39,9 @@ def profile(data: Path = typer.Argument(..., help="CSV, TSV or parquet table, or
     from abauto.files import write_text
     from abauto.profile import html_page, print_profile, profile_dataset
 
-    def split(values):
-        return [v.strip() for item in values or [] for v in item.split(",") if v.strip()]
+    from abauto.extensions import split_values
 
-    dataset = load_dataset(data, target=target, drop=split(drop), ids=split(id_), groundtruth=groundtruth and str(groundtruth),
+    dataset = load_dataset(data, target=target, drop=split_values(drop), ids=split_values(id_), groundtruth=groundtruth and str(groundtruth),
                            select=select, exclude_descriptors=exclude_descriptors, join=join and str(join))
     result = profile_dataset(dataset)
     print_profile(result)

@@ -44,7 +44,7 @@ import optuna
 from abauto.plugin import Kind
 from abauto.settings import SearchSettings
 from abauto.space import PipelineSpace
-from abauto.studies import counts, trial_family
+from abauto.studies import SCREEN, counts, inner_scores, row_cap, trial_family, trial_rows, trial_seconds
 
 SAMPLED_SHARE = 2   # sampled trials per family after its defaults, before successive halving
 RUNG_TRIALS = 2     # trials per family in a bracket's first rung; doubled each rung
@@ -136,7 +136,7 @@ class Schedule:
             family, defaults = self.slot(i, history)
             # defaults trials screen their family on the first row rung only (large tables, see
             # abauto.objective.Objective): every family is reached before any all-row fit
-            study.enqueue_trial(self.params(family, defaults), user_attrs={"screen": True} if defaults else None)
+            study.enqueue_trial(self.params(family, defaults), user_attrs=SCREEN if defaults else None)
 
     def opening(self, study: optuna.Study) -> None:
         """Enqueue the defaults round (what the study has not run or queued yet)."""
@@ -153,10 +153,10 @@ def fit_seconds(t: optuna.trial.FrozenTrial, metric: str, inner_rows: int, rows:
     """Estimated seconds to fit trial ``t``'s pipeline on ``rows`` rows and predict, from what one
     of its inner folds took on ``inner_rows`` rows (or its last rung on its ``rows``), growing as
     rows^1.2 up to the rows its pipeline fits on at most (its ``row_cap``)."""
-    folds = len(t.user_attrs.get("inner_scores", {}).get(metric, [])) or 1
-    seconds = (t.user_attrs.get("fit_seconds", 0.0) + t.user_attrs.get("predict_seconds", 0.0)) / folds
-    fitted = t.user_attrs.get("rows") or inner_rows
-    target = min(rows, t.user_attrs.get("row_cap") or rows)
+    folds = len(inner_scores(t, metric) or []) or 1
+    seconds = sum(trial_seconds(t)) / folds
+    fitted = trial_rows(t) or inner_rows
+    target = min(rows, row_cap(t) or rows)
     return seconds * (target / fitted) ** 1.2 if target > fitted else seconds
 
 
@@ -239,7 +239,7 @@ def sufficient_budget(studies: Sequence[optuna.Study], lanes: int, metric: str, 
         for t in study.get_trials(deepcopy=False):
             if t.datetime_start and t.datetime_complete and trial_family(t) and counts(t):
                 seconds = (t.datetime_complete - t.datetime_start).total_seconds()
-                folds = len(t.user_attrs.get("inner_scores", {}).get(metric, [])) or 1
+                folds = len(inner_scores(t, metric) or []) or 1
                 done = t.state == S.COMPLETE
                 # a trial stopped early stands for a whole one at its per-fold cost
                 per.setdefault(trial_family(t), []).append(seconds if done else seconds / folds * inner_folds)

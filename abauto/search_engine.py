@@ -29,7 +29,8 @@ from threadpoolctl import threadpool_limits
 from abauto import ensemble
 from abauto.data import Dataset
 from abauto.errors import DataError
-from abauto.folds import FoldJob, features, folds_fingerprint, inner_rows, outer_splits, take
+from abauto.folds import (FamilyResult, FoldJob, FoldOutcome, features, folds_fingerprint, inner_rows, outer_splits,
+                          take)
 from abauto.labels import EncodedTargetClassifier, encode
 from abauto.objective import Objective, evaluate
 from abauto.registry import Registry, load_registry
@@ -37,9 +38,9 @@ from abauto.runfolder import RunFolder, check_same_search, guard, search_identit
 from abauto.schedule import Schedule, StudyClock, TimePlan, coverage_note, sufficient_budget
 from abauto.scoring import Scorer
 from abauto.settings import SearchSettings
-from abauto.space import DataShape, PipelineSpace
-from abauto.studies import (SamplerFactory, in_memory, make_sampler, make_storage, open_study, run_budget, search_lock,
-                            watch)
+from abauto.space import PipelineSpace
+from abauto.studies import (SamplerFactory, in_memory, inner_scores, make_sampler, make_storage, open_study,
+                            recorded_family, run_budget, search_lock, set_search, study_search, trial_pipeline, watch)
 
 __all__ = ["SearchSettings", "SearchResult", "search", "work", "run_fold", "outer_splits", "features"]
 
@@ -56,7 +57,7 @@ def seed_families(study: optuna.Study, space: PipelineSpace, settings: SearchSet
 def best_per_family(study: optuna.Study) -> dict[str, optuna.trial.FrozenTrial]:
     best: dict[str, optuna.trial.FrozenTrial] = {}
     for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
-        fam = t.user_attrs["family"]
+        fam = recorded_family(t)
         if fam not in best or t.value > best[fam].value or (t.value == best[fam].value and t.number < best[fam].number):
             best[fam] = t
     return best
@@ -65,7 +66,7 @@ def best_per_family(study: optuna.Study) -> dict[str, optuna.trial.FrozenTrial]:
 def run_fold(job: FoldJob, space: PipelineSpace, X, y, settings: SearchSettings,
              callback: Callable | None = None, owns_storage: bool = True,
              groups: np.ndarray | None = None, sampler_factory: SamplerFactory = make_sampler,
-             plan: TimePlan | None = None, position: int = 0) -> dict[str, Any]:
+             plan: TimePlan | None = None, position: int = 0) -> FoldOutcome:
     """Run (or resume) one study, then score every family's best trial on the outer test part.
 
     The study follows its :class:`abauto.schedule.Schedule` of families; under a whole-search
@@ -75,7 +76,7 @@ def run_fold(job: FoldJob, space: PipelineSpace, X, y, settings: SearchSettings,
     (:func:`abauto.labels.encode`); the outer-fold predictions are returned as labels."""
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # failures are recorded in the leaderboard
     if plan is not None and plan.left() <= plan.margin:  # the time budget is spent: not even opened
-        return {"name": job.name, "fold": job.index, "families": {}, "best_family": None}
+        return FoldOutcome(job.name, job.index)
     classes, y = encode(y)
     study, persist = open_study(job.name, settings, job.offset, sampler_factory=sampler_factory), None
     schedule = Schedule(space, settings, inner_rows(job, settings))
@@ -107,7 +108,7 @@ def run_fold(job: FoldJob, space: PipelineSpace, X, y, settings: SearchSettings,
 
 
 def score_study(job: FoldJob, study: optuna.Study, space: PipelineSpace, X, y, settings: SearchSettings,
-                groups: np.ndarray | None = None) -> dict[str, Any]:
+                groups: np.ndarray | None = None) -> FoldOutcome:
     """What :func:`run_fold` records for an already finished ``study``, whoever ran its trials:
     every family's best trial (and the selected ensemble) refitted on the outer training part
     and scored on its test part. Rebuilds a leaderboard from stored studies."""
@@ -118,71 +119,68 @@ def score_study(job: FoldJob, study: optuna.Study, space: PipelineSpace, X, y, s
             return _as_labels(_score_families(job, study, space, X, y, settings, objective), classes)
 
 
-def _as_labels(outcome: dict[str, Any], classes: np.ndarray) -> dict[str, Any]:
+def _as_labels(outcome: FoldOutcome, classes: np.ndarray) -> FoldOutcome:
     """``outcome`` with its outer-fold predictions as the user's labels instead of codes."""
-    if "y_pred" in outcome:
-        outcome["y_pred"] = classes[outcome["y_pred"]].tolist()
+    if outcome.y_pred is not None:
+        outcome.y_pred = classes[outcome.y_pred].tolist()
     return outcome
 
 
 def _score_families(job: FoldJob, study: optuna.Study, space: PipelineSpace, X, y, settings: SearchSettings,
-                    objective: Objective | None = None, clock: StudyClock | None = None) -> dict:
+                    objective: Objective | None = None, clock: StudyClock | None = None) -> FoldOutcome:
     """Refit every family's best trial (and the selected ensemble, given the study's ``objective``
     with its OOF library) on the outer training part and score it on the outer test part. Under
     a time budget (``clock``) the selected family is refitted first and the others by inner
     score while their refits end in time; a family left out says so in its ``error``."""
-    outcome: dict[str, Any] = {"name": job.name, "fold": job.index, "families": {}, "best_family": None}
+    outcome = FoldOutcome(job.name, job.index)
     bests = best_per_family(study)
     if not bests:
         return outcome
     best = max(bests.values(), key=lambda t: (t.value, -t.number))
-    outcome["best_family"] = best.user_attrs["family"]
+    outcome.best_family = recorded_family(best)
     chosen = _select_ensemble(study, objective, y, settings, best.value) if settings.ensemble and objective else None
     if chosen is not None:
-        outcome["ensemble"] = chosen
-        if chosen["wins"]:
-            outcome["best_family"] = ensemble.FAMILY
+        outcome.ensemble = chosen
+        if chosen.wins:
+            outcome.best_family = ensemble.FAMILY
     if job.test is None:
         return outcome
     scorer = Scorer(settings.metric)
     fitted = {}  # trial number -> its refit on the outer training part, for the ensemble
-    for fam, trial in sorted(bests.items(), key=lambda b: (b[0] != outcome["best_family"], -b[1].value, b[0])):
+    for fam, trial in sorted(bests.items(), key=lambda b: (b[0] != outcome.best_family, -b[1].value, b[0])):
         steps = space.replay(trial.params)
         pipe = space.build(steps, random_state=settings.seed, n_rows=len(job.train), probability=scorer.probability)
         try:
-            if clock is not None and fam != outcome["best_family"] and not clock.refit_in_time(study, trial):
+            if clock is not None and fam != outcome.best_family and not clock.refit_in_time(study, trial):
                 raise TimeoutError("not refitted: its refit would not end within the time budget")
-            out = evaluate(pipe, X, y, job.train, job.test, scorer, keep_predictions=fam == outcome["best_family"])
+            out = evaluate(pipe, X, y, job.train, job.test, scorer, keep_predictions=fam == outcome.best_family)
         except Exception as exc:  # a plugin that fits inside CV but not on the whole part
             out = {"error": f"{type(exc).__name__}: {exc}"}
         if "y_pred" in out:
-            outcome["y_pred"] = out.pop("y_pred")
+            outcome.y_pred = out.pop("y_pred")
         if "error" not in out:
             fitted[trial.number] = pipe
-        inner = trial.user_attrs["inner_scores"][settings.metric]
-        outcome["families"][fam] = {"trial": trial.number, "params": trial.params,
-                                    "pipeline": trial.user_attrs["pipeline"],
-                                    "inner_mean": float(np.mean(inner)), "inner_std": float(np.std(inner)), **out}
+        inner = inner_scores(trial, settings.metric)
+        outcome.families[fam] = FamilyResult(trial.number, trial.params, trial_pipeline(trial),
+                                             float(np.mean(inner)), float(np.std(inner)), **out)
     if chosen is not None:
-        if (clock is not None and outcome["best_family"] != ensemble.FAMILY
-                and any(m["trial"] not in fitted for m in chosen["members"])):
+        if (clock is not None and outcome.best_family != ensemble.FAMILY
+                and any(m["trial"] not in fitted for m in chosen.members)):
             out = {"error": "TimeoutError: not refitted: its members' refits did not end within the time budget"}
         else:
             out = _score_ensemble(chosen, fitted, job, space, X, y, settings, scorer)
         y_pred = out.pop("y_pred", None)
-        if outcome["best_family"] == ensemble.FAMILY and y_pred is not None:
-            outcome["y_pred"] = y_pred
-        lead = chosen["members"][0]
-        outcome["families"][ensemble.FAMILY] = {
-            "trial": lead["trial"], "params": {}, "pipeline": ensemble.describe(chosen["members"]),
-            "members": chosen["members"],
-            "inner_mean": chosen["inner_mean"], "inner_std": chosen["inner_std"], **out}
-    outcome["test"] = job.test.tolist()
+        if outcome.best_family == ensemble.FAMILY and y_pred is not None:
+            outcome.y_pred = y_pred
+        outcome.families[ensemble.FAMILY] = FamilyResult(
+            chosen.members[0]["trial"], {}, ensemble.describe(chosen.members), chosen.inner_mean, chosen.inner_std,
+            members=chosen.members, **out)
+    outcome.test = job.test.tolist()
     return outcome
 
 
 def _select_ensemble(study: optuna.Study, objective: Objective, y, settings: SearchSettings,
-                     best_value: float) -> dict | None:
+                     best_value: float) -> ensemble.Choice | None:
     """Greedy ensemble selection (:mod:`abauto.ensemble`) over the study's OOF library. It
     ``wins`` (is the pipeline selected in this study) when it has more than one member and its
     inner score beats the best single trial's."""
@@ -197,11 +195,11 @@ def _select_ensemble(study: optuna.Study, objective: Objective, y, settings: Sea
     members = []
     for i in order:
         t = library[sel.members[i]][0]
-        members.append({"trial": t.number, "weight": sel.weights[i], "family": t.user_attrs["family"],
-                        "pipeline": t.user_attrs["pipeline"], "params": t.params, "inner_mean": float(t.value)})
-    return {"members": members, "inner_mean": sel.score, "inner_std": float(np.std(sel.fold_scores)),
-            "rounds": len(sel.trajectory), "library": len(library), "seconds": time.perf_counter() - t0,
-            "wins": len(members) > 1 and sel.score > best_value}
+        members.append({"trial": t.number, "weight": sel.weights[i], "family": recorded_family(t),
+                        "pipeline": trial_pipeline(t), "params": t.params, "inner_mean": float(t.value)})
+    return ensemble.Choice(members, sel.score, float(np.std(sel.fold_scores)), rounds=len(sel.trajectory),
+                           library=len(library), seconds=time.perf_counter() - t0,
+                           wins=len(members) > 1 and sel.score > best_value)
 
 
 def _member(space: PipelineSpace, member: dict, settings: SearchSettings, n_rows: int | None = None):
@@ -209,7 +207,7 @@ def _member(space: PipelineSpace, member: dict, settings: SearchSettings, n_rows
     return space.build(space.replay(member["params"]), random_state=settings.seed, n_rows=n_rows, probability=True)
 
 
-def _score_ensemble(chosen: dict, fitted: dict, job: FoldJob, space: PipelineSpace, X, y,
+def _score_ensemble(chosen: ensemble.Choice, fitted: dict, job: FoldJob, space: PipelineSpace, X, y,
                     settings: SearchSettings, scorer: Scorer) -> dict:
     """Fit the members on the outer training part (reusing a family's best refit when it gives
     probabilities), average their weighted probabilities on the outer test part and score the
@@ -220,7 +218,7 @@ def _score_ensemble(chosen: dict, fitted: dict, job: FoldJob, space: PipelineSpa
     fits = 0
     total = np.zeros((len(job.test), len(classes)))
     try:
-        for m in chosen["members"]:
+        for m in chosen.members:
             pipe = fitted.get(m["trial"])
             if pipe is None or not hasattr(pipe, "predict_proba"):
                 pipe = _member(space, m, settings, n_rows=len(job.train))
@@ -233,31 +231,34 @@ def _score_ensemble(chosen: dict, fitted: dict, job: FoldJob, space: PipelineSpa
             predict_s += time.perf_counter() - t0
     except Exception as exc:  # a member that fits inside CV but not on the whole part
         return {"error": f"{type(exc).__name__}: {exc}"}
-    proba = total / sum(m["weight"] for m in chosen["members"])
+    proba = total / sum(m["weight"] for m in chosen.members)
     y_pred = classes[np.argmax(proba, axis=1)]
     scores = scorer(ensemble.FixedProba(classes, proba), np.arange(len(job.test)).reshape(-1, 1), y[job.test], y_pred)
     return {"scores": scores, "fit_seconds": fit_s, "predict_seconds": predict_s, "y_pred": y_pred.tolist(),
             "fits": fits}
 
 
-def ensemble_model(space: PipelineSpace, chosen: dict, settings: SearchSettings):
+def ensemble_model(space: PipelineSpace, chosen: ensemble.Choice, settings: SearchSettings):
     """The final model of a winning ensemble: a plain scikit-learn soft ``VotingClassifier``
     over the members' pipelines, weighted by their selection counts (unfitted)."""
     from sklearn.ensemble import VotingClassifier
 
-    estimators = [(ensemble.member_name(m), _member(space, m, settings)) for m in chosen["members"]]
-    return VotingClassifier(estimators, voting="soft", weights=[m["weight"] for m in chosen["members"]])
+    estimators = [(ensemble.member_name(m), _member(space, m, settings)) for m in chosen.members]
+    return VotingClassifier(estimators, voting="soft", weights=[m["weight"] for m in chosen.members])
 
 
 def work(dataset: Dataset, settings: SearchSettings, registry: Registry | None = None,
-         folds_sha256: str | None = None, ends: float | None = None) -> None:
+         folds_sha256: str | None = None, ends: float | None = None,
+         progress: Callable[[str, optuna.trial.FrozenTrial], None] | None = None,
+         on_study: Callable[[str, None], None] | None = None) -> None:
     """Join a running search as one more worker: run trials of each of its studies, in the
     coordinator's order, until every budget is spent. Data and settings must be the search's:
     ``folds_sha256`` (recorded by the search) refuses data that gives other outer folds;
-    ``ends`` (``time.time()``, recorded by a search with a time budget): start no trial after it."""
+    ``ends`` (``time.time()``, recorded by a search with a time budget): start no trial after it.
+    ``progress(study_name, trial)`` after each trial this worker ran; ``on_study(study_name, None)``
+    when this worker is done with a study."""
     settings.validate()
-    space = PipelineSpace(registry or load_registry(), DataShape.of(dataset), settings.plugins, settings.exclude,
-                          settings.max_costly_rows, dict(settings.fixed))
+    space = PipelineSpace.for_search(dataset, settings, registry or load_registry())
     jobs, _ = outer_splits(dataset, settings)
     if folds_sha256 and folds_fingerprint(jobs, dataset.y) != folds_sha256:
         raise DataError(f"{dataset.source}: this data gives other outer folds than the search's (another or a "
@@ -278,14 +279,19 @@ def work(dataset: Dataset, settings: SearchSettings, registry: Registry | None =
             # no OOF library here: the coordinator recomputes what its ensemble needs
             with closing(Objective(space, X, y, job.train, replace(settings, ensemble=False), dataset.groups,
                                    deadline=deadline)) as objective:
-                run_budget(study, objective, settings, shared=True, plan=next_trial)
+                run_budget(study, objective, settings, (lambda s, t, n=job.name: progress(n, t)) if progress else None,
+                           shared=True, plan=next_trial)
+        if on_study:
+            on_study(job.name, None)
 
 
-def _time_note(space: PipelineSpace, settings: SearchSettings, outcomes: list[dict], studies, lanes: int) -> str | None:
+def _time_note(space: PipelineSpace, settings: SearchSettings, outcomes: list[FoldOutcome], studies,
+               lanes: int) -> str | None:
     """Under a time budget: which families missed outer folds, and about what budget would do."""
-    folds = [o for o in outcomes if o["fold"] is not None]
-    fams = Schedule(space, settings, 1).families or sorted({f for o in folds for f in o["families"]})
-    short = [f for f in fams if sum(1 for o in folds if "scores" in o["families"].get(f, {})) < len(folds)]
+    folds = [o for o in outcomes if o.fold is not None]
+    fams = Schedule(space, settings, 1).families or sorted({f for o in folds for f in o.families})
+    short = [f for f in fams
+             if sum(1 for o in folds if f in o.families and o.families[f].scores is not None) < len(folds)]
     if not short:
         return None
     need = sufficient_budget(studies, lanes, settings.metric, settings.inner_folds)
@@ -295,8 +301,14 @@ def _time_note(space: PipelineSpace, settings: SearchSettings, outcomes: list[di
 
 
 def default_run_dir(dataset: Dataset) -> Path:
-    """``runs/<dataset>-<YYYYmmdd-HHMMSS>``: where a search without ``run_dir`` writes."""
-    return Path("runs") / f"{dataset.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    """``runs/<name>-<YYYYmmdd-HHMMSS>``: where a search without ``run_dir`` writes. ``name`` is
+    what the labels mean when the loader says (an AcousticBrainz ground truth's ``className``:
+    ``runs/genre_rosamerica-...``, not the folder's ``lowlevel``), else the dataset's name; made
+    safe for a file name."""
+    import re
+
+    name = re.sub(r"[^\w.-]+", "_", dataset.task or "").strip("._") or dataset.name
+    return Path("runs") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
 @dataclass
@@ -317,7 +329,8 @@ class SearchResult:
 def search(dataset: Dataset | str | Path, settings: SearchSettings | None = None, run_dir: str | Path | None = None,
            registry: Registry | None = None, progress: Callable[[str, optuna.trial.FrozenTrial], None] | None = None,
            command: str = "", inputs: dict | None = None,
-           sampler_factory: SamplerFactory = make_sampler, started: float | None = None) -> SearchResult:
+           sampler_factory: SamplerFactory = make_sampler, started: float | None = None,
+           on_study: Callable[[str, dict], None] | None = None) -> SearchResult:
     """Run the nested cross-validated search and write the run folder.
 
     ``dataset`` is a :class:`abauto.data.Dataset` or the path of a table. Running again on the
@@ -329,7 +342,9 @@ def search(dataset: Dataset | str | Path, settings: SearchSettings | None = None
 
     ``run_dir`` defaults to ``runs/<dataset>-<timestamp>``; the Optuna storage defaults to
     ``sqlite:///<run_dir>/study.db``. ``progress(study_name, trial)`` is called after every
-    trial when ``n_jobs == 1``. ``sampler_factory(settings, offset)`` makes each study's Optuna
+    trial (with ``n_jobs > 1``: within a second, polled from the storage);
+    ``on_study(study_name, outcome)`` when a study and its refits are done, ``outcome`` being what
+    :func:`run_fold` returned. ``sampler_factory(settings, offset)`` makes each study's Optuna
     sampler (default :func:`abauto.studies.make_sampler`; benchmarks pass their own).
 
     ``settings.time_budget`` bounds the whole search (every study, the refits and the final fit)
@@ -342,8 +357,7 @@ def search(dataset: Dataset | str | Path, settings: SearchSettings | None = None
         dataset = load_dataset(dataset)
     settings = (settings or SearchSettings()).validate()
     registry = registry or load_registry()
-    space = PipelineSpace(registry, DataShape.of(dataset), settings.plugins, settings.exclude,
-                          settings.max_costly_rows, dict(settings.fixed))
+    space = PipelineSpace.for_search(dataset, settings, registry)
     jobs, notes = outer_splits(dataset, settings)
     notes += [n for n in [coverage_note(space, settings)] if n] + space.notes()
     Scorer(settings.metric).check_task(np.unique(encode(dataset.y)[1]))  # unknown or unfit for the codes the studies score: fail before any work
@@ -358,12 +372,12 @@ def search(dataset: Dataset | str | Path, settings: SearchSettings | None = None
             (search_lock(shared, settings.study_name) if shared else nullcontext()), \
             guard(folder.path, shared or folder.study_db):
         return _search_in(folder, identity, dataset, settings, space, jobs, notes, progress, command, inputs,
-                          sampler_factory, began)
+                          sampler_factory, began, on_study)
 
 
 def _search_in(folder: RunFolder, identity: dict, dataset: Dataset, settings: SearchSettings, space: PipelineSpace,
                jobs: list, notes: list[str], progress: Callable | None, command: str, inputs: dict | None,
-               sampler_factory: SamplerFactory, began: float) -> SearchResult:
+               sampler_factory: SamplerFactory, began: float, on_study: Callable | None = None) -> SearchResult:
     """:func:`search` once it holds the run folder: run the studies and write the results."""
     from abauto import leaderboard as lb
     from abauto.model import save_model
@@ -387,30 +401,39 @@ def _search_in(folder: RunFolder, identity: dict, dataset: Dataset, settings: Se
     for j in jobs:  # studies exist, seeded, before any worker joins (abauto worker reads "abauto")
         study = open_study(j.name, settings, j.offset, storage, sampler_factory)
         if not owns_storage:
-            if "abauto" in study.user_attrs:  # the same study name may not hold two searches either
-                check_same_search(f"{show_url(settings.storage)} study {j.name}", study.user_attrs["abauto"],
+            if study_search(study) is not None:  # the same study name may not hold two searches either
+                check_same_search(f"{show_url(settings.storage)} study {j.name}", study_search(study),
                                   identity, settings.trials, "use another --study-name")
             seed_families(study, space, settings, inner_rows(j, settings))
-        study.set_user_attr("abauto", {**meta, **ends})
+        set_search(study, {**meta, **ends})
     if settings.time_budget:  # what writing the results imports is imported before the time is shared out
         import jsonschema  # noqa: F401
         import skops.io  # noqa: F401
     if not owns_storage:  # once its study name is known to hold this search
         folder.write_meta(meta)
     t0 = time.perf_counter()
+
+    def finished(outcome: FoldOutcome) -> FoldOutcome:
+        if on_study:
+            on_study(outcome.name, outcome)
+        return outcome
+
     if lanes == 1:
-        outcomes = [run_fold(j, space, X, y, settings, (lambda s, t, n=j.name: progress(n, t)) if progress else None,
-                             owns_storage, dataset.groups, sampler_factory, plan, i) for i, j in enumerate(jobs)]
+        outcomes = [finished(run_fold(j, space, X, y, settings,
+                                      (lambda s, t, n=j.name: progress(n, t)) if progress else None,
+                                      owns_storage, dataset.groups, sampler_factory, plan, i))
+                    for i, j in enumerate(jobs)]
     else:
         # Longest first: the final study (all rows) is the largest, so it starts at once instead
         # of running alone at the end while the other workers idle.
         order = [jobs[-1], *jobs[:-1]]
         with watch(settings.storage, [j.name for j in jobs], progress):
-            done = Parallel(n_jobs=settings.n_jobs, backend="loky")(
+            done = {o["name"]: finished(o) for o in Parallel(n_jobs=settings.n_jobs, backend="loky",
+                                                             return_as="generator_unordered")(
                 delayed(run_fold)(j, space, X, y, settings, None, owns_storage, dataset.groups, sampler_factory,
                                   plan, i)
-                for i, j in enumerate(order))
-        outcomes = [*done[1:], done[0]]
+                for i, j in enumerate(order))}
+        outcomes = [done[j.name] for j in jobs]
     wall = time.perf_counter() - t0
     studies = [optuna.load_study(study_name=j.name, storage=storage) for j in jobs]
     if plan is not None:
@@ -421,7 +444,7 @@ def _search_in(folder: RunFolder, identity: dict, dataset: Dataset, settings: Se
     pipeline = None
     if board["final"] is not None:  # the final study's best trial of a family with a leaderboard row
         if board["final"]["family"] == ensemble.FAMILY:
-            model = ensemble_model(space, outcomes[-1]["ensemble"], settings)
+            model = ensemble_model(space, outcomes[-1].ensemble, settings)
         else:
             model = space.build(space.replay(board["final"]["params"]), random_state=settings.seed,
                                 probability=True)

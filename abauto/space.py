@@ -11,7 +11,7 @@ Optuna parameter keeps one fixed distribution.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
@@ -24,7 +24,8 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.utils.metaestimators import available_if
 
 from abauto.errors import SettingsError
-from abauto.plugin import Context, Kind, Plugin
+from abauto.leaderboard_view import describe_pipeline
+from abauto.plugin import PREPROCESSING_KINDS, Context, Kind, Plugin
 from abauto.registry import Registry
 
 NONE = "none"
@@ -91,6 +92,16 @@ class PipelineSpace:
     max_costly_rows: int = 20_000
     fixed: dict[str, str] = field(default_factory=dict)  # slot -> plugin name (or "none"), never searched
 
+    @classmethod
+    def for_search(cls, dataset, settings, registry: Registry | None = None) -> "PipelineSpace":
+        """The space a search with ``settings`` (:class:`abauto.settings.SearchSettings`: its
+        plugins, exclude, max_costly_rows and fixed slots) explores on ``dataset``; ``registry``
+        defaults to :func:`abauto.registry.load_registry`."""
+        from abauto.registry import load_registry
+
+        return cls(registry or load_registry(), DataShape.of(dataset), settings.plugins, settings.exclude,
+                   settings.max_costly_rows, dict(settings.fixed))
+
     def __post_init__(self) -> None:
         """Check the plugin names of --plugins, --exclude and ``fixed`` against the registry."""
         known = ', '.join(sorted(self.registry.names()))
@@ -129,7 +140,7 @@ class PipelineSpace:
         # Ensemble members: every usable single-model classifier, even those --plugins leaves out
         # of the top-level choice (``--plugins bagging`` still bags over the others).
         members = {p.name: p for p in self.registry.of_kind(Kind.CLASSIFIER)
-                   if p.name not in self.exclude and not p.ensemble and not p.needs_nonnegative
+                   if p.name not in self.exclude and p.ensemble_member
                    and not (p.costly_rows and self.shape.n_rows > self.max_costly_rows)}
         return Context(n_rows=n_rows or self.shape.n_rows, n_features=self.shape.n_features,
                        n_classes=self.shape.n_classes, random_state=random_state, classifiers=members,
@@ -154,7 +165,7 @@ class PipelineSpace:
     def slots(self) -> list[Kind]:
         """The preprocessing slots this data uses, in pipeline order."""
         out = []
-        for kind in (Kind.PRESET, Kind.IMPUTER, Kind.OUTLIER, Kind.ENCODER, Kind.SCALER, Kind.REDUCER):
+        for kind in PREPROCESSING_KINDS:
             if kind == Kind.PRESET and not self.choices[kind]:
                 continue
             if kind == Kind.IMPUTER and not self.shape.has_missing:
@@ -255,9 +266,6 @@ class PipelineSpace:
         """The steps a finished trial sampled, from its recorded parameters."""
         return self.sample(optuna.trial.FixedTrial(params))
 
-    def with_shape(self, shape: DataShape) -> "PipelineSpace":
-        return replace(self, shape=shape)
-
 
 def family(steps: Sequence[Step]) -> str:
     """The classifier family of a pipeline: the classifier plugin's name."""
@@ -265,8 +273,9 @@ def family(steps: Sequence[Step]) -> str:
 
 
 def describe(steps: Sequence[Step]) -> str:
-    """A one-line human description, e.g. ``standard > pca > svm``."""
-    return " > ".join(s.plugin for s in steps)
+    """A one-line human description, e.g. ``standard > pca > svm``
+    (:func:`abauto.leaderboard_view.describe_pipeline` of the steps)."""
+    return describe_pipeline([s.to_json() for s in steps])
 
 
 def plugin_distributions(plugin: Plugin, ctx: Context | None = None, samples: int = 30,

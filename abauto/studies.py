@@ -186,10 +186,129 @@ def make_sampler(settings: SearchSettings, offset: int) -> optuna.samplers.BaseS
 SamplerFactory = Callable[[SearchSettings, int], optuna.samplers.BaseSampler]
 
 
+# What a trial records beside its parameters and value (Optuna user attributes), written by
+# abauto.objective and read by the engine, the schedule, the leaderboard and the benchmarks. The
+# keys are spelled here only, behind these functions (as Optuna keeps its retry attributes behind
+# ``RetryFailedTrialCallback.retried_trial_number``); they are part of every study.db.
+
+def set_worker(trial: optuna.Trial) -> None:
+    """Record the process running ``trial`` (``host:pid``), so a dead one is noticed
+    (:func:`fail_dead_workers`)."""
+    trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
+
+
+def trial_worker(t: optuna.trial.FrozenTrial) -> str:
+    """The ``host:pid`` that ran a trial (``""`` if not recorded)."""
+    return str(t.user_attrs.get("worker", ""))
+
+
+def set_over_budget(trial: optuna.Trial) -> None:
+    """Mark a trial started after the budget was taken (it is failed and does not count)."""
+    trial.set_user_attr("over_budget", True)
+
+
+def over_budget(t: optuna.trial.FrozenTrial) -> bool:
+    return "over_budget" in t.user_attrs
+
+
+def set_family(trial: optuna.Trial, family: str) -> None:
+    """The classifier family a trial tried, or, for a failed one, the plugin blamed for it."""
+    trial.set_user_attr("family", family)
+
+
+def recorded_family(t: optuna.trial.FrozenTrial) -> str | None:
+    """The family :func:`set_family` recorded (None if none was)."""
+    return t.user_attrs.get("family")
+
+
+def set_pipeline(trial: optuna.Trial, pipeline: list[dict]) -> None:
+    """The steps a trial built (:meth:`abauto.space.Step.to_json` of each)."""
+    trial.set_user_attr("pipeline", pipeline)
+
+
+def trial_pipeline(t: optuna.trial.FrozenTrial) -> list[dict] | None:
+    return t.user_attrs.get("pipeline")
+
+
+def set_inner_scores(trial: optuna.Trial, scores: dict[str, list[float]]) -> None:
+    """Each metric's scores on the inner folds run so far."""
+    trial.set_user_attr("inner_scores", scores)
+
+
+def inner_scores(t: optuna.trial.FrozenTrial, metric: str) -> list[float] | None:
+    """A trial's inner-fold scores of ``metric``; None when it recorded no scores at all."""
+    scores = t.user_attrs.get("inner_scores")
+    return None if scores is None else scores.get(metric, [])
+
+
+def set_seconds(trial: optuna.Trial, fit: float, predict: float) -> None:
+    """Seconds a trial spent fitting and predicting, summed over its inner folds."""
+    trial.set_user_attr("fit_seconds", fit)
+    trial.set_user_attr("predict_seconds", predict)
+
+
+def trial_seconds(t: optuna.trial.FrozenTrial) -> tuple[float, float]:
+    """(fit, predict) seconds :func:`set_seconds` recorded, 0.0 each if it did not."""
+    return t.user_attrs.get("fit_seconds", 0.0), t.user_attrs.get("predict_seconds", 0.0)
+
+
+def set_rows(trial: optuna.Trial, rows: int, cap: int | None = None) -> None:
+    """The training rows of the row rung a trial reached (large tables, see
+    :class:`abauto.objective.Objective`), and the rows its pipeline fits on at most (``cap``)."""
+    trial.set_user_attr("rows", rows)
+    if cap:
+        trial.set_user_attr("row_cap", cap)
+
+
+def trial_rows(t: optuna.trial.FrozenTrial) -> int | None:
+    """The rows of the rung :func:`set_rows` recorded; None for a trial on inner k-fold CV."""
+    return t.user_attrs.get("rows")
+
+
+def row_cap(t: optuna.trial.FrozenTrial) -> int | None:
+    return t.user_attrs.get("row_cap")
+
+
+SCREEN = {"screen": True}  # user attributes of an enqueued trial that screens its family on the first rung
+
+
+def screens(t: optuna.Trial | optuna.trial.FrozenTrial) -> bool:
+    return bool(t.user_attrs.get("screen"))
+
+
+def set_error(trial: optuna.Trial, error: str, pipeline: str | None = None) -> None:
+    """Why a plugin made a trial fail (``Type: message``) and, when it got that far, the
+    described pipeline (:func:`abauto.space.describe`)."""
+    trial.set_user_attr("error", error)
+    if pipeline:
+        trial.set_user_attr("failed_pipeline", pipeline)
+
+
+def trial_error(t: optuna.trial.FrozenTrial) -> str | None:
+    """The error :func:`set_error` recorded; None for a trial no plugin error failed (complete,
+    pruned, abandoned by a killed process, or over budget)."""
+    return t.user_attrs.get("error")
+
+
+def failed_pipeline(t: optuna.trial.FrozenTrial) -> str:
+    return t.user_attrs.get("failed_pipeline", "")
+
+
+def set_search(study: optuna.Study, meta: dict) -> None:
+    """Record on a study the inputs and settings of the search it belongs to (``abauto worker``
+    reads them: :func:`find_search`)."""
+    study.set_user_attr("abauto", meta)
+
+
+def study_search(study: optuna.Study | optuna.study.StudySummary) -> dict | None:
+    """What :func:`set_search` recorded on a study, or None."""
+    return study.user_attrs.get("abauto")
+
+
 def trial_family(t: optuna.trial.FrozenTrial) -> str | None:
     """The classifier family a trial tried: its ``classifier`` parameter (or, with one family or a
     fixed classifier, the family the objective recorded)."""
-    return t.params.get("classifier") or t.user_attrs.get("family")
+    return t.params.get("classifier") or recorded_family(t)
 
 
 class FirstTrialsPruner(optuna.pruners.BasePruner):
@@ -223,7 +342,7 @@ def open_study(name: str, settings: SearchSettings, offset: int,
 def counts(t: optuna.trial.FrozenTrial) -> bool:
     """Whether a finished trial counts toward the budget: complete, pruned, or failed by a plugin
     error (not a trial abandoned by a killed process, which is retried, nor one over budget)."""
-    return t.state in COUNTED or (t.state == optuna.trial.TrialState.FAIL and "error" in t.user_attrs)
+    return t.state in COUNTED or (t.state == optuna.trial.TrialState.FAIL and trial_error(t) is not None)
 
 
 def spent(study: optuna.Study) -> int:
@@ -269,7 +388,7 @@ def fail_dead_workers(study: optuna.Study) -> int:
     host = socket.gethostname()
     retry, failed = _retry_callback(), 0
     for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
-        where, _, pid = str(t.user_attrs.get("worker", "")).rpartition(":")
+        where, _, pid = trial_worker(t).rpartition(":")
         if where != host or not pid.isdigit() or not _dead(int(pid)):
             continue
         try:
@@ -294,9 +413,9 @@ def optimize(study: optuna.Study, objective: Callable, settings: SearchSettings,
     def budget(study: optuna.Study, trial) -> None:
         if persist:
             persist(study, trial)
-        if callback and "over_budget" not in trial.user_attrs:
+        if callback and not over_budget(trial):
             callback(study, trial)
-        if "over_budget" in trial.user_attrs or (shared and taken(study) >= settings.trials):
+        if over_budget(trial) or (shared and taken(study) >= settings.trials):
             study.stop()  # places held by other workers' running trials are not ours to ask for
         elif plan and not plan(study):
             study.stop()
@@ -418,8 +537,8 @@ def find_search(storage: str, study_name: str, wait: float = 60.0, poll: float =
     deadline = time.monotonic() + wait
     while True:
         for summary in optuna.get_all_study_summaries(st):
-            if summary.study_name.startswith(study_name + ".") and "abauto" in summary.user_attrs:
-                return summary.user_attrs["abauto"]
+            if summary.study_name.startswith(study_name + ".") and study_search(summary) is not None:
+                return study_search(summary)
         if time.monotonic() > deadline:
             raise StorageError(f"{storage}: no abauto search named {study_name!r} appeared within {wait:g} s")
         time.sleep(poll)

@@ -32,11 +32,11 @@ from sklearn.preprocessing import MinMaxScaler, OneHotEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
 from abauto.plugin import Context, Kind, Plugin
+from abauto.space import MISSING_LABEL
 
 DEFAULT_MAX_FIT_SECONDS = 30.0
 TIMED_ROWS = 1_000  # the first configuration is also fitted on this many resampled rows
 REPEATED = 3  # configurations fitted twice to check that the same random_state gives the same result
-MISSING_LABEL = "__missing__"
 
 
 class PluginCheckError(AssertionError):
@@ -160,7 +160,7 @@ class _Checker:
 
                 registry = load_registry()
             self.members = {p.name: p for p in registry.of_kind(Kind.CLASSIFIER)
-                            if not p.ensemble and not p.needs_nonnegative and p.name != plugin.name}
+                            if p.ensemble_member and p.name != plugin.name}
             if not self.members:
                 self.fail("an ensemble needs member classifiers, but the registry holds none")
         self.slowest = 0.0
@@ -191,7 +191,7 @@ class _Checker:
                                                       labels=["q1", "q2", "q3", "q4"]).astype(object)
                                     for c in self.numeric[:2]})
             return cat.where(cat.notna(), MISSING_LABEL), None
-        if kind.value == "preset":
+        if kind == Kind.PRESET:
             return self.X, None
         X = self.X[self.numeric]
         if kind == Kind.IMPUTER and not X.isna().to_numpy().any():  # give an imputer something to do
@@ -360,7 +360,7 @@ class _Checker:
         if self.plugin.kind == Kind.IMPUTER and np.isnan(out).any():
             self.fail("the imputer's output still holds missing values", config)
         if self.plugin.nonnegative_output:
-            if self.plugin.kind in (Kind.ENCODER,) or self.plugin.kind.value == "preset":
+            if self.plugin.kind in (Kind.ENCODER, Kind.PRESET):
                 nonneg = out
             else:  # non-negative input must give non-negative output
                 Ptr, Pte = (X.abs() if isinstance(X, pd.DataFrame) else np.abs(X) for X in (Xtr, Xte))

@@ -37,11 +37,12 @@ def main(argv: list[str] | None = None) -> int:
     from abauto.registry import load_registry
     from abauto.schedule import families
     from abauto.search_engine import SearchSettings
+    from abauto.extensions import split_values
     from abauto.space import DataShape, PipelineSpace
 
     out = Path(args.out or tempfile.mkdtemp(prefix="abauto-coverage-"))
     csvs = {f.stem: f for f in sorted(Path(args.data).glob("*.csv"))}
-    names = [n.strip() for n in args.only.split(",") if n.strip()] or list(csvs)
+    names = split_values(args.only) or list(csvs)
     failed = 0
     for name in names:
         t0 = time.perf_counter()

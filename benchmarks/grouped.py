@@ -69,8 +69,11 @@ from pathlib import Path
 
 import numpy as np
 
+from abauto.extensions import split_values
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from suite import autogluon_fit, baseline_prep, log  # noqa: E402  (sibling benchmark script)
+from suite import (autogluon_fit, baseline_prep, flaml_automl, flaml_balanced_accuracy, flaml_trials,  # noqa: E402
+                   log)  # (sibling benchmark script)
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "acousticbrainz" / "soundtracks"
@@ -220,21 +223,12 @@ def _rf500(seed):
 
 
 def run_flaml(dataset, inputs, splits, args) -> dict | None:
-    try:
-        from flaml import AutoML
-        from flaml.automl.training_log import training_log_reader
-    except ImportError:
-        print("note: FLAML is not importable; skipping it (pip install 'abauto[bench]' or 'flaml[automl]')")
+    AutoML = flaml_automl()
+    if AutoML is None:
         return None
-    import logging
     from sklearn.metrics import balanced_accuracy_score
     from sklearn.model_selection import StratifiedGroupKFold
     from abauto.folds import inner_splits
-
-    logging.getLogger("flaml.automl").setLevel(logging.ERROR)
-
-    def bal_acc(X_val, y_val, estimator, labels, X_train, y_train, *a, **kw):
-        return 1 - balanced_accuracy_score(y_val, estimator.predict(X_val)), {}
 
     X, y, groups = dataset.X, dataset.y, dataset.groups
     settings = settings_for(args)
@@ -252,13 +246,13 @@ def run_flaml(dataset, inputs, splits, args) -> dict | None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             automl.fit(X.iloc[tr].reset_index(drop=True), y[tr], task="classification",
-                       time_budget=args.budget / args.outer, metric=bal_acc, eval_method="cv", split_type=cv,
+                       time_budget=args.budget / args.outer, metric=flaml_balanced_accuracy, eval_method="cv",
+                       split_type=cv,
                        groups=groups[tr], seed=args.seed, n_jobs=1, verbose=0, log_file_name=str(trial_log),
                        log_type="all")
             pred = automl.predict(X.iloc[te].reset_index(drop=True))
         scores.append(None if pred is None else balanced_accuracy_score(y[te], pred))  # None: no trial finished
-        with training_log_reader(str(trial_log)) as reader:
-            trials += sum(1 for _ in reader.records())
+        trials += flaml_trials(trial_log)
         log(f"  flaml fold {k}: {summary(scores[-1:])} ({automl.best_estimator})")
         save_partial(args, scores, trials)
     return {"scores": scores, "configs": trials}
@@ -394,8 +388,8 @@ def main(argv=None) -> int:
     if args.report_only:
         write_tables(out)
         return 0
-    tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
-    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    tasks = split_values(args.tasks)
+    methods = split_values(args.methods)
     for t in tasks:
         if t not in TASKS:
             p.error(f"unknown task {t!r} (known: {', '.join(TASKS)})")

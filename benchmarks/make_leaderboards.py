@@ -32,6 +32,8 @@ import sys
 import time
 from pathlib import Path
 
+from abauto.extensions import split_values
+
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULTS = {"trials": 24, "outer": "kfold:3", "inner_folds": 3, "seed": 0, "n_jobs": 2}
 
@@ -155,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     timings: dict[str, float] = {}
     failed: dict[str, str] = {}
     if not args.readme_only:
-        only = {s.strip() for s in args.only.split(",") if s.strip()}
+        only = set(split_values(args.only))
         csvs = sorted(p for p in args.datasets.glob("*.csv") if not only or p.stem in only)
         if not csvs:
             print(f"no CSV files in {args.datasets}" + (f" named {sorted(only)}" if only else ""), file=sys.stderr)

@@ -132,7 +132,7 @@ def fixed_sampler():
 def run_abauto(space, X, y, job, settings, storage: str | None) -> float:
     import optuna
     from abauto.objective import Objective
-    from abauto.studies import in_memory, make_storage, optimize
+    from abauto.studies import in_memory, make_storage, optimize, trial_error
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     with warnings.catch_warnings():
@@ -150,7 +150,7 @@ def run_abauto(space, X, y, job, settings, storage: str | None) -> float:
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     study = durable
     bad = [t for t in study.trials if t.state != optuna.trial.TrialState.COMPLETE]
-    assert not bad, f"{len(bad)} configs did not complete: {bad[0].user_attrs.get('error')}"
+    assert not bad, f"{len(bad)} configs did not complete: {trial_error(bad[0])}"
     assert len(study.trials) == len(CONFIGS)
     assert [t.params for t in study.trials] == CONFIGS or all(
         {k: t.params[k] for k in c} == c for t, c in zip(study.trials, CONFIGS))
@@ -220,8 +220,8 @@ def sampler_cost(space, settings, n: int, tmp: str) -> None:
     (multivariate, grouped) proposing whole pipelines + the storage, with a dummy objective."""
     import optuna
     from abauto.search_engine import seed_families
-    from abauto.studies import make_sampler
-    from abauto.studies import in_memory, make_storage
+    from abauto.space import family
+    from abauto.studies import in_memory, make_sampler, make_storage, set_family, set_pipeline
 
     print(f"\nsampler + storage alone, {n} trials (abauto's TPE, families seeded, dummy objective):")
     rng = np.random.default_rng(0)
@@ -234,8 +234,8 @@ def sampler_cost(space, settings, n: int, tmp: str) -> None:
 
         def objective(trial):
             steps = space.sample(trial, 0)
-            for k in ("family", "pipeline"):
-                trial.set_user_attr(k, str(steps))
+            set_family(trial, family(steps))
+            set_pipeline(trial, [s.to_json() for s in steps])
             for step in range(4):
                 trial.report(float(rng.random()), step)
             return float(rng.random())

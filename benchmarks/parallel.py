@@ -13,8 +13,8 @@ outer folds), so 2 workers can be at most as fast as the best split of those 6 s
 prints that bound, computed from the per-study durations of the n_jobs=1 run (greedy in
 submission order, as joblib hands them out: the final study first). It also checks that every run
 gives the same leaderboard (same seed, deterministic studies): the whole leaderboard.json,
-compared field by field, except the fields that measure time or name the run (``VOLATILE``);
-the first difference is printed.
+compared field by field, except the fields that measure time or name the run
+(``abauto.leaderboard.RUN_FIELDS``); the first difference is printed.
 
 Note: the machine may be shared; the load average before and after each run is printed. The
 figure is only meaningful when the 2 cores are otherwise idle.
@@ -35,8 +35,6 @@ import warnings
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-# Leaderboard fields that differ between two runs of one search: clock times and the command line.
-VOLATILE = {"created", "wall_seconds", "fit_seconds", "predict_seconds", "command"}
 DEFAULT_DATA = REPO.parent / "shared" / "datasets" / "wine.csv"
 
 
@@ -52,15 +50,6 @@ def study_seconds(url: str, names: list[str]) -> list[float]:
         ends = [t.datetime_complete for t in trials if t.datetime_complete]
         out.append((max(ends) - min(starts)).total_seconds() if starts and ends else 0.0)
     return out
-
-
-def without_volatile(obj):
-    """A leaderboard (or part of one) without the ``VOLATILE`` fields, at any depth."""
-    if isinstance(obj, dict):
-        return {k: without_volatile(v) for k, v in obj.items() if k not in VOLATILE}
-    if isinstance(obj, list):
-        return [without_volatile(v) for v in obj]
-    return obj
 
 
 def first_difference(a, b, path: str = "") -> str | None:
@@ -93,6 +82,7 @@ def greedy_makespan(durations: list[float], workers: int) -> float:
 
 
 def one(data: str, trials: int, outer: int, inner: int, n_jobs: int, seed: int, storage: str = "sqlite"):
+    from abauto.leaderboard import without_run_fields
     from abauto.search_engine import SearchSettings, search
 
     with tempfile.TemporaryDirectory(prefix=f"abauto-par{n_jobs}-") as tmp:
@@ -108,7 +98,7 @@ def one(data: str, trials: int, outer: int, inner: int, n_jobs: int, seed: int, 
         studies = board.get("wall_seconds")
         per_study = study_seconds(settings.storage, res.studies)
         return {"wall": wall, "studies": studies, "per_study": per_study, "best": board["best"]["outer_mean"],
-                "board": without_volatile(board), "load_before": load, "load_after": os.getloadavg()[0]}
+                "board": without_run_fields(board), "load_before": load, "load_after": os.getloadavg()[0]}
 
 
 def main(argv=None) -> int:
@@ -122,6 +112,8 @@ def main(argv=None) -> int:
     p.add_argument("--storage", choices=["sqlite", "journal"], default="sqlite",
                    help="the run folder's SQLite (abauto's default) or a journal file")
     args = p.parse_args(argv)
+    from abauto.leaderboard import RUN_FIELDS
+
     print(f"data {Path(args.data).name}, trials {args.trials}/study, outer {args.outer} + final study, inner {args.inner}, "
           f"cores {os.cpu_count()}, repeats {args.repeats}, storage {args.storage}")
     runs: dict[int, list[dict]] = {1: [], 2: []}
@@ -156,7 +148,7 @@ def main(argv=None) -> int:
               f"differ from the first n_jobs=1 run; first: n_jobs={j} run {i}, {where})")
     else:
         print(f"same leaderboard with 1 and 2 jobs: yes (all {len(runs[1]) + len(runs[2])} runs, every field but "
-              f"{', '.join(sorted(VOLATILE))})")
+              f"{', '.join(sorted(RUN_FIELDS))})")
     return 0
 
 

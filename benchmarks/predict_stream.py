@@ -25,6 +25,8 @@ from pathlib import Path
 
 import yaml
 
+from abauto.extensions import split_values
+
 HERE = Path(__file__).resolve().parent
 SOUNDTRACKS = HERE.parent.parent / "shared" / "acousticbrainz" / "soundtracks"
 TASKS = {"wesnoth": ({"wesnoth"}, "lowlevel.mfcc.mean,lowlevel.spectral_centroid.mean"),
@@ -108,7 +110,7 @@ def main() -> None:
         print("whole command (start-up and model loading included); CPU = the child's user + system time")
         print(f"{'copies':>7}{'documents':>11}{'dump MB':>9}{'wall s':>8}{'docs/s':>8}{'CPU s':>7}{'docs/CPU s':>11}{'peak MB':>9}")
         peaks = []
-        for copies in (int(c) for c in args.copies.split(",")):
+        for copies in (int(c) for c in split_values(args.copies)):
             dump = work / f"dump-{copies}{args.suffix}"
             n = make_dump(args.source, copies, dump)
             seconds, cpu, peak = measure(runs, dump, work / f"out-{copies}.jsonl", args.n_jobs)

@@ -11,7 +11,8 @@ the end. The kill points differ from run to run (drawn from ``--seed`` and the r
 spread over the seeded first trials, the sampler's random start-up trials and the TPE phase of
 every study. Before each kill the process is checked to be alive, so every kill lands mid-run.
 Each final ``leaderboard.json`` is compared with the uninterrupted one field by field, timing
-fields aside (:data:`TIMING`); the first differences are printed. Last line:
+fields aside (``abauto.leaderboard.RUN_FIELDS``: clock times, command lines, the data's path); the first
+differences are printed. Last line:
 
     kill-and-resume runs equal to the uninterrupted leaderboard N/N
 
@@ -33,12 +34,11 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from abauto.leaderboard import RUN_FIELDS
+
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "datasets" / "wine.csv"
 PLUGINS = "logreg,gaussian_nb,knn,standard,minmax,pca"
-# Fields that measure time or name the command lines (a resumed run lists its continuations): they
-# differ between any two runs.
-TIMING = {"created", "wall_seconds", "fit_seconds", "predict_seconds", "command", "resumed"}
 
 
 def finished_trials(run: Path) -> int:
@@ -107,7 +107,7 @@ def kill_and_resume(args: Sequence[str], out: Path, kills: Sequence[int], timeou
     return at
 
 
-def differences(a: Any, b: Any, path: str = "", skip: set[str] = TIMING) -> list[str]:
+def differences(a: Any, b: Any, path: str = "", skip: frozenset[str] = RUN_FIELDS) -> list[str]:
     """Where two JSON values differ, field by field (``path: a != b``), keys in ``skip`` aside."""
     if isinstance(a, dict) and isinstance(b, dict):
         out = []

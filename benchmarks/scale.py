@@ -28,7 +28,8 @@ from pathlib import Path
 import optuna
 
 from abauto.search_engine import SearchSettings
-from abauto.studies import counts, make_storage, optimize, within_budget
+from abauto.studies import (counts, make_storage, optimize, set_family, set_inner_scores, set_over_budget, set_pipeline,
+                            set_seconds, set_worker, within_budget)
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = HERE.parent.parent / "shared" / "datasets" / "wine.csv"
@@ -64,9 +65,9 @@ def real_search(storage: str, data: Path, trials: int, workers: int, tmp: Path) 
 
 def trivial(trial: optuna.Trial, budget: int) -> float:
     """What an abauto trial writes to the storage, without the fitting."""
-    trial.set_user_attr("worker", f"host:{os.getpid()}")
+    set_worker(trial)
     if not within_budget(trial.study, trial.number, budget):
-        trial.set_user_attr("over_budget", True)
+        set_over_budget(trial)
         raise RuntimeError("over budget")
     clf = trial.suggest_categorical("classifier", ["random_forest", "svm", "logreg", "knn"])
     trial.suggest_categorical("outlier", ["none", "clip_quantile"])
@@ -77,14 +78,13 @@ def trivial(trial: optuna.Trial, budget: int) -> float:
     trial.suggest_float("random_forest.max_features", 0.05, 1.0)
     trial.suggest_int("random_forest.min_samples_leaf", 1, 10)
     trial.suggest_categorical("random_forest.class_weight", ["none", "balanced"])
-    trial.set_user_attr("family", clf)
-    trial.set_user_attr("pipeline", [{"slot": "scaler", "plugin": "standard", "params": {}},
-                                     {"slot": "classifier", "plugin": clf, "params": {"n_estimators": 150}}])
+    set_family(trial, clf)
+    set_pipeline(trial, [{"slot": "scaler", "plugin": "standard", "params": {}},
+                         {"slot": "classifier", "plugin": clf, "params": {"n_estimators": 150}}])
     for step in range(4):
         trial.report(x, step)
-    trial.set_user_attr("inner_scores", {m: [x] * 5 for m in ("balanced_accuracy", "accuracy", "f1_macro")})
-    trial.set_user_attr("fit_seconds", 0.1)
-    trial.set_user_attr("predict_seconds", 0.01)
+    set_inner_scores(trial, {m: [x] * 5 for m in ("balanced_accuracy", "accuracy", "f1_macro")})
+    set_seconds(trial, 0.1, 0.01)
     return x
 
 

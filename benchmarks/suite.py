@@ -84,7 +84,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import tempfile
 import time
@@ -92,6 +91,8 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+
+from abauto.extensions import split_values
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "datasets"
@@ -204,21 +205,39 @@ def run_rf(dataset, splits, args) -> dict:
     return {"scores": scores, "fits": len(splits)}
 
 
-def run_flaml(dataset, splits, args) -> dict | None:
+def flaml_automl():
+    """FLAML's ``AutoML`` class, its log quieted; None (with a note) when FLAML is not importable."""
     try:
         from flaml import AutoML
     except ImportError:
         print("note: FLAML is not importable; skipping it (pip install 'abauto[bench]' or 'flaml[automl]')")
         return None
     import logging
-    from sklearn.metrics import balanced_accuracy_score
 
     logging.getLogger("flaml.automl").setLevel(logging.ERROR)
+    return AutoML
 
-    def bal_acc(X_val, y_val, estimator, labels, X_train, y_train, *a, **kw):
-        return 1 - balanced_accuracy_score(y_val, estimator.predict(X_val)), {}
 
+def flaml_balanced_accuracy(X_val, y_val, estimator, labels, X_train, y_train, *a, **kw):
+    """Balanced accuracy as a FLAML metric (FLAML minimises: 1 - the score)."""
+    from sklearn.metrics import balanced_accuracy_score
+
+    return 1 - balanced_accuracy_score(y_val, estimator.predict(X_val)), {}
+
+
+def flaml_trials(trial_log: Path) -> int:
+    """The trials FLAML ran, from its training log (``log_type="all"``: one record per trial)."""
     from flaml.automl.training_log import training_log_reader
+
+    with training_log_reader(str(trial_log)) as reader:  # checkpoints are skipped
+        return sum(1 for _ in reader.records())
+
+
+def run_flaml(dataset, splits, args) -> dict | None:
+    AutoML = flaml_automl()
+    if AutoML is None:
+        return None
+    from sklearn.metrics import balanced_accuracy_score
 
     X, y = _xy(dataset)
     scores, fits, picks = [], 0, []
@@ -232,14 +251,13 @@ def run_flaml(dataset, splits, args) -> dict | None:
         t0 = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            automl.fit(Xtr, y[tr], task="classification", time_budget=args.budget, metric=bal_acc,
+            automl.fit(Xtr, y[tr], task="classification", time_budget=args.budget, metric=flaml_balanced_accuracy,
                        eval_method="cv", n_splits=INNER, split_type="stratified", seed=SEED, n_jobs=1,
                        verbose=0, log_file_name=str(trial_log), log_type="all")
             pred = automl.predict(_take(X, te))
         wall = time.perf_counter() - t0
         scores.append(balanced_accuracy_score(y[te], pred))
-        with training_log_reader(str(trial_log)) as reader:  # one record per trial (checkpoints skipped)
-            n_trials = sum(1 for _ in reader.records())
+        n_trials = flaml_trials(trial_log)
         fits += n_trials * INNER + 1
         picks.append({"learner": automl.best_estimator, "trials": n_trials, "improvements": len(automl.config_history),
                       "wall": wall})
@@ -314,10 +332,9 @@ def _abauto(dataset, args, method: str, trials: int, timeout: float | None, plug
     """abauto's engine on the suite's outer folds; ``config``: further SearchSettings fields
     (metric, sampler, grid, prune, ...), e.g. those of a --config file."""
     import optuna
-    from abauto.registry import load_registry
     from abauto.search_engine import SearchSettings, features, run_fold
-    from abauto.studies import COUNTED, make_sampler, make_storage
-    from abauto.space import DataShape, PipelineSpace
+    from abauto.studies import COUNTED, inner_scores, make_sampler, make_storage
+    from abauto.space import PipelineSpace
 
     db = Path(args.out) / "studies" / f"{dataset.name}__{method}.db"
     db.parent.mkdir(parents=True, exist_ok=True)
@@ -328,9 +345,7 @@ def _abauto(dataset, args, method: str, trials: int, timeout: float | None, plug
     settings = SearchSettings(trials=trials, timeout=timeout, outer=f"kfold:{OUTER}", inner_folds=INNER, seed=SEED,
                               plugins=tuple(plugins), storage=f"sqlite:///{db}", study_name=method,
                               fixed=dict(fixed or {}), **config)
-    registry = load_registry()
-    space = PipelineSpace(registry, DataShape.of(dataset), settings.plugins, settings.exclude,
-                          settings.max_costly_rows, dict(settings.fixed))
+    space = PipelineSpace.for_search(dataset, settings)
     _, jobs = outer_folds(dataset)  # abauto's own outer folds for seed 0 (= the other methods')
     X, y = features(dataset), dataset.y
     scores, fits, detail = [], 0, []
@@ -342,39 +357,40 @@ def _abauto(dataset, args, method: str, trials: int, timeout: float | None, plug
         trials_ = study.get_trials(deepcopy=False)
         inner_fits = 0
         for t in trials_:
-            if "inner_scores" in t.user_attrs:
-                inner_fits += len(t.user_attrs["inner_scores"][settings.metric])
+            if inner_scores(t, settings.metric) is not None:
+                inner_fits += len(inner_scores(t, settings.metric))
             elif t.state == optuna.trial.TrialState.FAIL:
                 inner_fits += 1
-        refits = sum(f.get("fits", 1) for f in out["families"].values())  # the ensemble: members refit
+        refits = sum(f.fits for f in out.families.values())  # the ensemble: members refit
         fits += inner_fits + refits
-        best = out["families"][out["best_family"]]
-        scores.append(best["scores"]["balanced_accuracy"])
+        best = out.families[out.best_family]
+        scores.append(best.scores["balanced_accuracy"])
         n_done = sum(1 for t in trials_ if t.state in COUNTED)
-        detail.append({"best_family": out["best_family"], "trials": len(trials_), "counted": n_done,
+        detail.append({"best_family": out.best_family, "trials": len(trials_), "counted": n_done,
                        "pruned": sum(1 for t in trials_ if t.state == optuna.trial.TrialState.PRUNED),
                        "failed": sum(1 for t in trials_ if t.state == optuna.trial.TrialState.FAIL),
-                       "inner": best["inner_mean"], "wall": wall, "refits": refits,
+                       "inner": best.inner_mean, "wall": wall, "refits": refits,
                        **_ensemble_detail(out)})
-        log(f"  {method} fold {job.index}: {scores[-1]:.4f} best={out['best_family']} trials={len(trials_)} "
+        log(f"  {method} fold {job.index}: {scores[-1]:.4f} best={out.best_family} trials={len(trials_)} "
             f"wall={wall:.1f}s")
         save_partial(scores, fits, detail)
     return {"scores": scores, "fits": fits, "detail": detail}
 
 
-def _ensemble_detail(out: dict) -> dict:
-    """The fold's ensemble row (abauto.ensemble): its outer score, members, and seconds spent on
-    OOF recomputation + selection and on refitting members; the best single family's score."""
-    singles = {f: e for f, e in out["families"].items() if f != "ensemble"}
-    single = max(singles, key=lambda f: (singles[f]["inner_mean"], -singles[f]["trial"])) if singles else None
+def _ensemble_detail(out) -> dict:
+    """The fold's ensemble row (abauto.ensemble) of ``out`` (an ``abauto.folds.FoldOutcome``): its
+    outer score, members, and seconds spent on OOF recomputation + selection and on refitting
+    members; the best single family's score."""
+    singles = {f: e for f, e in out.families.items() if f != "ensemble"}
+    single = max(singles, key=lambda f: (singles[f].inner_mean, -singles[f].trial)) if singles else None
     detail = {"single_family": single,
-              "single_score": (singles[single].get("scores") or {}).get("balanced_accuracy") if single else None}
-    ens, row = out.get("ensemble"), out["families"].get("ensemble")
+              "single_score": (singles[single].scores or {}).get("balanced_accuracy") if single else None}
+    ens, row = out.ensemble, out.families.get("ensemble")
     if ens and row:
-        detail.update(ensemble_score=(row.get("scores") or {}).get("balanced_accuracy"),
-                      ensemble_members={f"{m['family']}_{m['trial']}": m["weight"] for m in ens["members"]},
-                      ensemble_wins=ens["wins"], ensemble_select_s=ens["seconds"],
-                      ensemble_fit_s=row.get("fit_seconds"), ensemble_fits=row.get("fits"))
+        detail.update(ensemble_score=(row.scores or {}).get("balanced_accuracy"),
+                      ensemble_members={f"{m['family']}_{m['trial']}": m["weight"] for m in ens.members},
+                      ensemble_wins=ens.wins, ensemble_select_s=ens.seconds,
+                      ensemble_fit_s=row.fit_seconds, ensemble_fits=None if row.error else row.fits)
     return detail
 
 
@@ -389,7 +405,7 @@ def run_abauto_budget(dataset, splits, args):
     import optuna
     import abauto
     from abauto.search_engine import SearchSettings
-    from abauto.studies import make_storage
+    from abauto.studies import inner_scores, make_storage
 
     run_dir = Path(args.out) / "runs" / f"{dataset.name}__abauto-budget"
     shutil.rmtree(run_dir, ignore_errors=True)
@@ -403,7 +419,7 @@ def run_abauto_budget(dataset, splits, args):
     fits = 0
     for name in result.studies:
         trials_ = optuna.load_study(study_name=name, storage=storage).get_trials(deepcopy=False)
-        fits += sum(len(t.user_attrs["inner_scores"]["balanced_accuracy"]) if "inner_scores" in t.user_attrs
+        fits += sum(len(inner_scores(t, "balanced_accuracy")) if inner_scores(t, "balanced_accuracy") is not None
                     else int(t.state == optuna.trial.TrialState.FAIL) for t in trials_)
     fits += sum(1 for e in board["entries"] for s in e["outer_scores"] if s is not None) + 1  # refits + final fit
     from abauto.registry import load_registry
@@ -613,9 +629,9 @@ def main(argv=None) -> int:
 
     data = Path(args.data)
     csvs = {f.stem: f for f in sorted(data.glob("*.csv"))}
-    names = [n.strip() for n in args.only.split(",") if n.strip()] or \
+    names = split_values(args.only) or \
         [n for n in PREFERRED if n in csvs] + [n for n in csvs if n not in PREFERRED]
-    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    methods = split_values(args.methods)
     for m in methods:
         if m not in RUNNERS:
             p.error(f"unknown method {m!r} (known: {', '.join(ALL_METHODS)})")

@@ -45,6 +45,20 @@ def dataset_path():
     return lambda name: shared_file("datasets", f"{name}.csv")
 
 
+@pytest.fixture
+def search_dataset(dataset_path, tmp_path):
+    """``search_dataset("wine", **settings)`` -> the ``SearchResult`` of ``abauto.search`` on a
+    shared dataset with ``SearchSettings(**settings)``, into ``tmp_path / "wine"``."""
+
+    def run(name: str, **settings):
+        import abauto
+        from abauto.settings import SearchSettings
+
+        return abauto.search(dataset_path(name), SearchSettings(**settings), run_dir=tmp_path / name)
+
+    return run
+
+
 @pytest.fixture(scope="session")
 def soundtracks() -> Path:
     """The real AcousticBrainz soundtracks set (low-level JSON, groundtruth, tracks.csv), or skip."""

@@ -251,3 +251,55 @@ def test_tar_zst_stream(tmp_path, ab_folder):
     gt = _gt(tmp_path, _stems(ab_folder))
     pd.testing.assert_frame_equal(_sorted(load_frame(tmp_path / "dump.tar.zst", groundtruth=gt)),
                                   _sorted(load_frame(ab_folder, groundtruth=gt)))
+
+
+def test_run_folder_is_named_after_the_groundtruths_class_name(tmp_path, soundtracks, cli, monkeypatch):
+    """A search of low-level documents without --out writes runs/<className>-<time>, not
+    runs/lowlevel-<time> (every AcousticBrainz folder is called lowlevel)."""
+    monkeypatch.chdir(tmp_path)
+    code, _, err = cli("search", soundtracks / "lowlevel", "--groundtruth", soundtracks / "groundtruth.yaml",
+                       "--select", "lowlevel.mfcc.mean", "--trials", "2", "--plugins", "gaussian_nb",
+                       "--outer", "kfold:2", "--inner-folds", "2", "--no-ensemble", "--quiet")
+    assert code == 0, err
+    runs = [p.name for p in (tmp_path / "runs").iterdir()]
+    assert len(runs) == 1 and runs[0].startswith("soundtrack-"), runs
+    board = json.loads((tmp_path / "runs" / runs[0] / "leaderboard.json").read_text())
+    assert board["dataset"]["task"] == "soundtrack"
+
+
+@pytest.mark.parametrize("groundtruth, folder", [
+    ("id,label\n", "lowlevel-"),                                    # no class name: the input's name
+    ("id,mood / party\n", "mood_party-"),                           # made safe for a file name
+    ("className: genre_rosamerica\ngroundTruth:\n", "genre_rosamerica-"),
+])
+def test_default_run_dir_names(tmp_path, soundtracks, groundtruth, folder):
+    from abauto.search_engine import default_run_dir
+
+    labels = yaml.safe_load((soundtracks / "groundtruth.yaml").read_text())["groundTruth"]
+    if groundtruth.startswith("id,"):
+        path = tmp_path / "gt.csv"
+        path.write_text(groundtruth + "".join(f"{k},{v}\n" for k, v in labels.items()))
+    else:
+        path = tmp_path / "gt.yaml"
+        path.write_text(groundtruth + "".join(f"  {k}: {v}\n" for k, v in labels.items()))
+    dataset = load_dataset(soundtracks / "lowlevel", groundtruth=path, select=["lowlevel.mfcc.mean"])
+    run_dir = default_run_dir(dataset)
+    assert run_dir.parent.name == "runs" and run_dir.name.startswith(folder), run_dir
+
+
+@pytest.mark.parametrize("form", ["folder", "tar"])
+def test_loading_shows_a_transient_bar_on_a_terminal_only(form, tmp_path, soundtracks, capsys, monkeypatch):
+    source = soundtracks / "lowlevel"
+    if form == "tar":
+        source = _tar(source, tmp_path / "docs.tar")
+    gt = soundtracks / "groundtruth.yaml"
+    load_frame(source, groundtruth=gt, select=["lowlevel.mfcc.mean"], progress=True)
+    assert capsys.readouterr() == ("", "")  # not a terminal: nothing (abauto search prints a summary line)
+
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")  # rich: the (captured) stderr is a terminal
+    load_frame(source, groundtruth=gt, select=["lowlevel.mfcc.mean"], progress=True)
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert f"reading low-level documents in {source.name}" in err
+    assert "260/260" in err if form == "folder" else "260 documents" in err  # the last frame drawn
+    assert err.rstrip().endswith("\x1b[2K")  # then erased (transient)

@@ -17,7 +17,7 @@ LAYERS = [  # docs/architecture.md, bottom up
     {"objective"},
     {"leaderboard", "model"},
     {"search_engine", "estimator"},
-    {"leaderboard_compare", "stats", "html", "cli_render", "profile", "report", "testing"},
+    {"leaderboard_compare", "stats", "html", "cli_render", "progress", "profile", "report", "testing"},
     {"cli", "leaderboard_cli", "report_cli"},
 ]
 LAYER = {name: i for i, names in enumerate(LAYERS) for name in names}

@@ -291,19 +291,6 @@ def test_committed_leaderboards_pass_check(capsys):
     assert out.count("ok ") == len(files)
 
 
-# Fields that differ between two runs of the same search: clock times, the command line and
-# where the data was read from. Everything else of a committed leaderboard must reproduce.
-VOLATILE = {"created", "wall_seconds", "fit_seconds", "predict_seconds", "command", "source"}
-
-
-def _without(obj, keys):
-    if isinstance(obj, dict):
-        return {k: _without(v, keys) for k, v in obj.items() if k not in keys}
-    if isinstance(obj, list):
-        return [_without(v, keys) for v in obj]
-    return obj
-
-
 @pytest.mark.slow
 def test_a_committed_leaderboard_reproduces_exactly(dataset_path, tmp_path):
     """Rerunning the recorded command of the smallest committed leaderboard (iris) with today's
@@ -321,7 +308,8 @@ def test_a_committed_leaderboard_reproduces_exactly(dataset_path, tmp_path):
     proc = subprocess.run([sys.executable, "-m", "abauto.cli", *argv], capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-2000:]
     again = json.loads((tmp_path / "iris" / "leaderboard.json").read_text(encoding="utf-8"))
-    old, new = _without(committed, VOLATILE), _without(again, VOLATILE)
+    # everything but clock times, command lines and the data's path must reproduce
+    old, new = lb.without_run_fields(committed), lb.without_run_fields(again)
     for key in old:  # the first differing part, named, before the whole comparison
         assert new.get(key) == old[key], f"leaderboards/iris.json: {key!r} does not reproduce"
     assert new == old

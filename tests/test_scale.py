@@ -21,10 +21,9 @@ import pytest
 
 from abauto import leaderboard as lb
 from abauto.cli import _load_inputs
-from abauto.registry import load_registry
 from abauto.search_engine import SearchSettings, features, folds_fingerprint, outer_splits, score_study
 from abauto.studies import counts, make_storage
-from abauto.space import DataShape, PipelineSpace
+from abauto.space import PipelineSpace
 
 S = optuna.trial.TrialState
 BUDGET = 12  # the seeds (4 families at their defaults) are quick: leave the workers sampled trials
@@ -94,8 +93,7 @@ def _single_process_board(run: Path, studies: dict[str, optuna.Study]) -> dict:
     meta = json.loads((run / "run.json").read_text())
     settings = SearchSettings(**meta["settings"])
     dataset = _load_inputs(meta["inputs"])
-    space = PipelineSpace(load_registry(), DataShape.of(dataset), settings.plugins, settings.exclude,
-                          settings.max_costly_rows, dict(settings.fixed))
+    space = PipelineSpace.for_search(dataset, settings)
     jobs, notes = outer_splits(dataset, settings)
     X, y = features(dataset), dataset.y
     ordered = [studies[j.name] for j in jobs]

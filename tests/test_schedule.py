@@ -148,26 +148,15 @@ def test_resume_continues_the_schedule(dataset_path, tmp_path):
     assert whole == cut and all(len(v) == 8 for v in whole.values())
     assert whole["outer0"][:3] == ["gaussian_nb", "logreg", "knn"]
     boards = [abauto.leaderboard.load(tmp_path / run / "leaderboard.json") for run in ("whole", "cut")]
-    assert _stable(boards[0]) == _stable(boards[1])
-
-
-VOLATILE = {"created", "wall_seconds", "fit_seconds", "predict_seconds", "command", "resumed", "source"}
-
-
-def _stable(obj):
-    if isinstance(obj, dict):
-        return {k: _stable(v) for k, v in obj.items() if k not in VOLATILE}
-    if isinstance(obj, list):
-        return [_stable(v) for v in obj]
-    return obj
+    assert abauto.leaderboard.without_run_fields(boards[0]) == abauto.leaderboard.without_run_fields(boards[1])
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["iris", "wine", "penguins", "breast_cancer"])
-def test_every_family_on_every_fold_at_two_trials_per_family(dataset_path, tmp_path, name):
+def test_every_family_on_every_fold_at_two_trials_per_family(search_dataset, name):
     """The four fastest datasets (benchmarks/coverage.py runs all seven): with 24 trials, every
     one of the 12 families has a row scored on every outer fold, and the saved model is one."""
-    result = abauto.search(dataset_path(name), SearchSettings(trials=24, **FAST), run_dir=tmp_path / name)
+    result = search_dataset(name, trials=24, **FAST)
     board = result.leaderboard
     families = {e["family"]: e for e in board["entries"]}
     assert len(families.keys() - {"ensemble"}) == 12, sorted(families)  # plus the ensemble row

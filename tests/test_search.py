@@ -11,17 +11,6 @@ import abauto
 from abauto import leaderboard
 from abauto.search_engine import SearchSettings
 
-VOLATILE = {"created", "wall_seconds", "fit_seconds", "predict_seconds", "command", "source"}
-
-
-def strip_volatile(obj):
-    if isinstance(obj, dict):
-        return {k: strip_volatile(v) for k, v in obj.items() if k not in VOLATILE}
-    if isinstance(obj, list):
-        return [strip_volatile(v) for v in obj]
-    return obj
-
-
 def test_search_writes_every_file(wine_run):
     out = wine_run
     for name in ("study.db", "leaderboard.json", "leaderboard.csv", "leaderboard.md", "report.txt",
@@ -83,18 +72,16 @@ def test_same_seed_gives_identical_leaderboard(dataset_path, tmp_path):
     settings = dict(trials=5, outer="kfold:3", inner_folds=3, seed=7)
     a = abauto.search(data, SearchSettings(**settings), run_dir=tmp_path / "a")
     b = abauto.search(data, SearchSettings(**settings), run_dir=tmp_path / "b")
-    assert strip_volatile(a.leaderboard) == strip_volatile(b.leaderboard)
+    assert leaderboard.without_run_fields(a.leaderboard) == leaderboard.without_run_fields(b.leaderboard)
     c = abauto.search(data, SearchSettings(**settings, n_jobs=2), run_dir=tmp_path / "c")
-    assert strip_volatile(c.leaderboard) == strip_volatile(a.leaderboard)
+    assert leaderboard.without_run_fields(c.leaderboard) == leaderboard.without_run_fields(a.leaderboard)
 
 
 @pytest.mark.slow
-def test_penguins_missing_and_categorical_with_no_options(dataset_path, tmp_path):
+def test_penguins_missing_and_categorical_with_no_options(dataset_path, search_dataset):
     # two families, so each is first tried at its defaults: 4 sampled trials over all 12 families
     # are a draw of luck (one fold may get only weak ones)
-    result = abauto.search(dataset_path("penguins"), SearchSettings(trials=4, outer="kfold:3", inner_folds=3,
-                                                                    plugins=["logreg", "random_forest"]),
-                           run_dir=tmp_path / "p")
+    result = search_dataset("penguins", trials=4, outer="kfold:3", inner_folds=3, plugins=["logreg", "random_forest"])
     board = result.leaderboard
     assert board["dataset"]["categorical"] == ["island", "sex"]
     assert board["dataset"]["missing_fraction"] > 0
@@ -104,10 +91,8 @@ def test_penguins_missing_and_categorical_with_no_options(dataset_path, tmp_path
 
 
 @pytest.mark.slow
-def test_holdout_and_restricted_plugins(dataset_path, tmp_path):
-    result = abauto.search(dataset_path("iris"), SearchSettings(trials=3, outer="holdout:0.3", inner_folds=3,
-                                                                plugins=["svm", "standard"]),
-                           run_dir=tmp_path / "h")
+def test_holdout_and_restricted_plugins(search_dataset):
+    result = search_dataset("iris", trials=3, outer="holdout:0.3", inner_folds=3, plugins=["svm", "standard"])
     board = result.leaderboard
     assert board["protocol"]["outer"] == "holdout" and board["protocol"]["outer_folds"] == 1
     assert [e["family"] for e in board["entries"] if e["family"] != "ensemble"] == ["svm"]

@@ -15,6 +15,7 @@ import yaml
 from .documents import strip_suffix
 from abauto.errors import DataError
 
+DEFAULT_CLASS_NAME = "class"  # the label column's name when the ground truth names none
 HEADER_WORDS = {"id", "recording_id", "mbid", "file", "filename", "path", "track", "recording", "name"}
 
 
@@ -26,6 +27,12 @@ class GroundTruth:
 
     def __len__(self) -> int:
         return len(self.labels)
+
+    @property
+    def named(self) -> bool:
+        """Whether the file names its classification (gaia's ``className``, a CSV's label header)
+        rather than leaving the default ``class``."""
+        return self.class_name != DEFAULT_CLASS_NAME
 
 
 def _norm(key: object) -> str:
@@ -61,10 +68,10 @@ def read_groundtruth(path: str | Path) -> GroundTruth:
     if isinstance(data, dict) and "groundTruth" in data:
         if not isinstance(data["groundTruth"], dict):
             raise DataError(f"{path}: 'groundTruth' must map ids to labels")
-        name = str(data.get("className") or "class")
+        name = str(data.get("className") or DEFAULT_CLASS_NAME)
         return _from_mapping(path, data["groundTruth"], name)
     if isinstance(data, dict):
-        return _from_mapping(path, data, "class")
+        return _from_mapping(path, data, DEFAULT_CLASS_NAME)
     raise DataError(f"{path}: expected gaia ground truth (className, groundTruth: {{id: label}})")
 
 
@@ -73,14 +80,14 @@ def _from_csv(path: Path, text: str) -> GroundTruth:
     rows = [r for r in csv.reader(io.StringIO(text), delimiter=sep) if r and any(c.strip() for c in r)]
     if not rows:
         raise DataError(f"{path}: the ground truth is empty")
-    class_name = "class"
+    class_name = DEFAULT_CLASS_NAME
     first = [c.strip() for c in rows[0]]
     if first[0].lower() in HEADER_WORDS:
-        class_name = first[1] if len(first) > 1 and first[1] else "class"
+        class_name = first[1] if len(first) > 1 and first[1] else DEFAULT_CLASS_NAME
         rows = rows[1:]
     mapping = {}
-    for n, row in enumerate(rows, start=2 if class_name != "class" else 1):
+    for n, row in enumerate(rows, start=2 if class_name != DEFAULT_CLASS_NAME else 1):
         if len(row) < 2 or not row[1].strip():
             raise DataError(f"{path}: line {n}: expected 'id,label'")
         mapping[row[0]] = row[1]
-    return _from_mapping(path, mapping, class_name if class_name not in {"label", "class"} else "class")
+    return _from_mapping(path, mapping, DEFAULT_CLASS_NAME if class_name == "label" else class_name)

@@ -4,7 +4,6 @@ the label column last), the form every other part of abauto takes."""
 from __future__ import annotations
 
 import gc
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,9 +17,8 @@ from .flatten import Layout
 from .groundtruth import GroundTruth, read_groundtruth
 from abauto.data import read_table
 from abauto.errors import DataError
-from abauto.extensions import NOT_FEATURES, TASK
+from abauto.extensions import NOT_FEATURES, TASK, split_values
 
-PROGRESS_MIN = 2000  # documents before a progress bar is worth showing
 ID_COLUMNS = ("id", "recording_id", "mbid", "file", "filename")
 
 
@@ -57,22 +55,32 @@ def _mbid_tag(doc: Any) -> str | None:
 
 
 class _Bar:
+    """A transient rich progress bar of the documents read, on a terminal (stderr) only: in a log
+    it prints nothing (``abauto search`` says what it read, and how long it took, in its first
+    line). A folder counts documents; an archive or bulk JSON file, bytes."""
+
     def __init__(self, enabled: bool, source: docs.Source):
+        from rich.console import Console
+
         self.bar = None
         self.source = source
-        total = source.total
-        big = total is None or (total >= PROGRESS_MIN if source.unit == "documents" else total >= PROGRESS_MIN * 50_000)
-        if enabled and big and sys.stderr.isatty():
-            from rich.progress import Progress
+        console = Console(stderr=True)
+        if enabled and console.is_terminal:
+            from rich.progress import (BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn,
+                                       TimeRemainingColumn)
 
-            self.bar = Progress(transient=True, console=None)
-            self.task = self.bar.add_task("reading low-level documents", total=total)
+            documents = source.unit == "documents"
+            self.bar = Progress(TextColumn(f"reading low-level documents in {source.path.name}"), BarColumn(),
+                                MofNCompleteColumn() if documents else DownloadColumn(),
+                                *([] if documents else [TextColumn("{task.fields[docs]} documents")]),
+                                TimeRemainingColumn(), console=console, transient=True)
+            self.task = self.bar.add_task("", total=source.total, docs=0)
             self.bar.start()
 
     def step(self, n: int) -> None:
-        if self.bar is not None and n % 256 == 0:
-            done = n if self.source.unit == "documents" else self.source.done()
-            self.bar.update(self.task, completed=done)
+        """``n`` documents read so far."""
+        done = n if self.source.unit == "documents" else self.source.done()
+        self.bar.update(self.task, completed=done, docs=n)
 
     def close(self) -> None:
         if self.bar is not None:
@@ -104,9 +112,12 @@ def read_documents(path: str | Path, groundtruth: GroundTruth | None = None, sel
     bar = _Bar(progress, source)
     gc_was_enabled = gc.isenabled()
     gc.disable()  # parsed documents hold no cycles; collections over their ~10k objects each cost ~15 %
-    n = 0
+    n = seen = 0
     try:
         for raw in source.items:
+            seen += 1
+            if bar.bar is not None:
+                bar.step(seen)
             doc = raw.document()
             matched = raw.stem
             if labels is not None:
@@ -133,8 +144,6 @@ def read_documents(path: str | Path, groundtruth: GroundTruth | None = None, sel
                 meta = doc.get("metadata") if isinstance(doc, dict) else None
                 metadata.append(meta if isinstance(meta, dict) else {})
             n += 1
-            if bar.bar is not None:
-                bar.step(n)
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -198,12 +207,9 @@ def load_frame(path: str | Path, groundtruth: str | Path | None = None, select: 
     out = pd.concat(parts, axis=1)
     out.attrs["documents_seconds"] = found.seconds
     out.attrs[NOT_FEATURES] = list(extra.columns) if join is not None else []
-    out.attrs[TASK] = gt.class_name  # recorded as dataset.task: names the model in high-level output
+    if gt.named:  # recorded as dataset.task: names the model in high-level output and the run folder
+        out.attrs[TASK] = gt.class_name
     return out
-
-
-def _split(values: Sequence[str] | None) -> list[str]:
-    return [v.strip() for item in values or [] for v in str(item).split(",") if v.strip()]
 
 
 def lowlevel_options(groundtruth: str | Path | None = None, select: Sequence[str] | None = None,
@@ -218,9 +224,9 @@ def lowlevel_options(groundtruth: str | Path | None = None, select: Sequence[str
     if groundtruth is not None:
         options["groundtruth"] = groundtruth
     if select:
-        options["select"] = _split(select)
+        options["select"] = split_values(select)
     if exclude_descriptors is not None and len(exclude_descriptors):
-        values = _split(exclude_descriptors)
+        values = split_values(exclude_descriptors)
         options["exclude"] = [] if values in ([], ["none"]) else values
     if join is not None:
         options["join"] = join
@@ -230,5 +236,5 @@ def lowlevel_options(groundtruth: str | Path | None = None, select: Sequence[str
 def load_input(path: str | Path, groundtruth: str | Path | None = None, select: Sequence[str] | None = None,
                exclude_descriptors: Sequence[str] | None = None, join: str | Path | None = None) -> pd.DataFrame:
     """The plugin's registered loader: :func:`load_frame` with the command-line options, and a
-    progress bar on a terminal for large sources."""
+    progress bar on a terminal."""
     return load_frame(path, progress=True, **lowlevel_options(groundtruth, select, exclude_descriptors, join))

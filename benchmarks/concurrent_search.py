@@ -1,6 +1,6 @@
 """Concurrent searches on one run folder or one shared study: the second must be refused.
 
-    python benchmarks/concurrent.py [--data ../shared/datasets/wine.csv] [--rounds 3]
+    python benchmarks/concurrent_search.py [--data ../shared/datasets/wine.csv] [--rounds 3]
 
 Each round starts a real search as a subprocess, waits until it holds its lock (run.json written), starts a
 second search on the same target while the first still runs, and counts it refused when the second
