@@ -428,7 +428,7 @@ def _search_in(folder: RunFolder, identity: dict, dataset: Dataset, settings: Se
         # of running alone at the end while the other workers idle.
         order = [jobs[-1], *jobs[:-1]]
         with watch(settings.storage, [j.name for j in jobs], progress):
-            done = {o["name"]: finished(o) for o in Parallel(n_jobs=settings.n_jobs, backend="loky",
+            done = {o.name: finished(o) for o in Parallel(n_jobs=settings.n_jobs, backend="loky",
                                                              return_as="generator_unordered")(
                 delayed(run_fold)(j, space, X, y, settings, None, owns_storage, dataset.groups, sampler_factory,
                                   plan, i)
