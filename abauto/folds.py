@@ -171,11 +171,15 @@ def rungs(fit_rows: np.ndarray, y: np.ndarray, seed: int, cap: int | None = None
         if cap is None or size < cap:
             sizes.append(size)
         size //= RUNG_FACTOR
-    out = []
-    for size in sorted(sizes):
-        try:
-            part, _ = train_test_split(fit_rows, train_size=size, stratify=y[fit_rows], random_state=seed)
-        except ValueError:  # a class too rare to stratify
-            part, _ = train_test_split(fit_rows, train_size=size, random_state=seed)
-        out.append(np.sort(part))
-    return [*out, fit_rows]
+    return [*(stratified_sample(fit_rows, y, size, seed) for size in sorted(sizes)), fit_rows]
+
+
+def stratified_sample(rows: np.ndarray, y: np.ndarray, size: int, seed: int) -> np.ndarray:
+    """``size`` of ``rows`` (all of them if fewer), sorted, with the class shares of ``y[rows]``."""
+    if len(rows) <= size:
+        return rows
+    try:
+        part, _ = train_test_split(rows, train_size=size, stratify=y[rows], random_state=seed)
+    except ValueError:  # a class too rare to stratify
+        part, _ = train_test_split(rows, train_size=size, random_state=seed)
+    return np.sort(part)

@@ -18,13 +18,15 @@ import optuna
 from sklearn.exceptions import ConvergenceWarning
 
 from abauto import ensemble
-from abauto.folds import inner_holdout, inner_splits, rungs, take
+from abauto.folds import inner_holdout, inner_splits, rungs, stratified_sample, take
 from abauto.isolation import ChildError, PastDeadline, Worker, parse_size, run_isolated
 from abauto.scoring import Scorer
 from abauto.settings import SearchSettings
 from abauto.space import PipelineSpace, describe, family
-from abauto.studies import (OverBudget, screens, set_error, set_family, set_inner_scores, set_over_budget, set_pipeline, set_rows,
-                            set_seconds, set_worker, within_budget)
+from abauto.studies import (OverBudget, screens, set_error, set_family, set_inner_scores, set_over_budget, set_pipeline,
+                            set_rows, set_seconds, set_worker, within_budget)
+
+RUNG_VALIDATION_ROWS = 10_000  # validation rows of a rung below the last (large tables)
 
 
 def evaluate(pipe, X, y, train, test, scorer: Scorer, keep_predictions: bool = False) -> dict[str, Any]:
@@ -105,12 +107,16 @@ class Objective:
 
     def _parts(self, steps, screen: bool = False) -> list[tuple[np.ndarray, np.ndarray]]:
         """(fit rows, validation rows) of each step: the inner folds, or the rungs of the holdout
-        (``screen``: the first rung only)."""
+        (``screen``: the first rung only). A rung below the last validates on a stratified sample
+        of at most ``RUNG_VALIDATION_ROWS`` of the holdout: k-NN and SVM predictions cost as much
+        as their fits there."""
         if not self.holdout:
             return [(self.train[tr], self.train[va]) for tr, va in self.inner]
         tr, va = self.inner[0]
-        parts = [(rows, self.train[va]) for rows in rungs(self.train[tr], self.y, self.settings.seed,
-                                                           self.space.row_cap(steps))]
+        va = self.train[va]
+        fits = rungs(self.train[tr], self.y, self.settings.seed, self.space.row_cap(steps))
+        few = stratified_sample(va, self.y, RUNG_VALIDATION_ROWS, self.settings.seed)
+        parts = [(rows, few) for rows in fits[:-1]] + [(fits[-1], va)]
         return parts[:1] if screen else parts
 
     def _folds(self, steps, screen: bool = False) -> Iterator[dict]:
@@ -123,8 +129,8 @@ class Objective:
             out = evaluate(pipe, self.X, self.y, fit_rows, va, self.scorer)
             out["rows"] = len(fit_rows)
             out["next_rows"] = len(parts[i + 1][0]) if i + 1 < len(parts) else None
-            if self.library is not None:
-                out["oof"] = ensemble.oof_part(pipe, take(self.X, va), self.classes)
+            if self.library is not None and (not self.holdout or len(va) == len(self.inner[0][1])):
+                out["oof"] = ensemble.oof_part(pipe, take(self.X, va), self.classes)  # a holdout's: on all of it
             yield out
 
     def _results(self, steps, screen: bool = False) -> Iterator[dict]:
@@ -208,9 +214,10 @@ class Objective:
     def oof(self, trial: optuna.trial.FrozenTrial) -> np.ndarray | None:
         """A complete trial's OOF probabilities: from the library, else recomputed on the same
         inner folds (a trial of a killed run or another worker); ``None`` when its pipeline has
-        no class scores or cannot be refit."""
+        no class scores or cannot be refit. On a large table (inner holdout) only the library's:
+        a recomputation would be a fit on all rows of the training part, outside any budget."""
         kept = self.library.get(trial.number) if self.library is not None else None
-        if kept is not None:
+        if kept is not None or self.holdout:
             return kept
         steps = self.space.replay(trial.params)
         if ensemble.response(self._build(steps)) is None:

@@ -35,12 +35,13 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
 import optuna
 
+from abauto.folds import inner_holdout
 from abauto.plugin import Kind
 from abauto.settings import SearchSettings
 from abauto.space import PipelineSpace
@@ -55,11 +56,13 @@ S = optuna.trial.TrialState
 
 def families(space: PipelineSpace, settings: SearchSettings) -> list[str]:
     """The classifier families a study schedules, in the order of the defaults round (single
-    models in registry order, ensembles last); empty when the grid sampler or a fixed
+    models in registry order, on a large table those with ``costly_rows`` after the others,
+    ensembles last); empty when the grid sampler or a fixed
     classifier leaves no choice."""
     if settings.sampler == "grid" or "classifier" in settings.fixed:
         return []
-    return [p.name for p in sorted(space.choices[Kind.CLASSIFIER], key=lambda p: p.ensemble)]
+    large = inner_holdout(space.shape.n_rows, settings)  # costly families last: they cost most there
+    return [p.name for p in sorted(space.choices[Kind.CLASSIFIER], key=lambda p: (p.ensemble, large and p.costly_rows))]
 
 
 def coverage_note(space: PipelineSpace, settings: SearchSettings) -> str | None:
@@ -146,18 +149,19 @@ class Schedule:
 # ------------------------------------------------------------------------------------ time budget
 
 REFIT_SAFETY = 1.5   # a refit's cost beyond the rows ratio (superlinear fits, predicting the test part)
-FINAL_SAFETY = 3.0   # the final fit also offers probabilities (e.g. SVC's internal Platt CV)
+FINAL_SAFETY = 3.0   # a costly family's final fit also offers probabilities (SVC's internal Platt CV)
 
 
 def fit_seconds(t: optuna.trial.FrozenTrial, metric: str, inner_rows: int, rows: int) -> float:
     """Estimated seconds to fit trial ``t``'s pipeline on ``rows`` rows and predict, from what one
-    of its inner folds took on ``inner_rows`` rows (or its last rung on its ``rows``), growing as
-    rows^1.2 up to the rows its pipeline fits on at most (its ``row_cap``)."""
+    of its inner folds took on ``inner_rows`` rows (or its last rung on its ``rows``), growing
+    linearly with rows (boosting, forests, linear models) or, for a costly family, as rows^2
+    (kernel SVM) up to the rows its pipeline fits on at most (its ``row_cap``)."""
     folds = len(inner_scores(t, metric) or []) or 1
     seconds = sum(trial_seconds(t)) / folds
     fitted = trial_rows(t) or inner_rows
     target = min(rows, row_cap(t) or rows)
-    return seconds * (target / fitted) ** 1.2 if target > fitted else seconds
+    return seconds * (target / fitted) ** (2.0 if row_cap(t) else 1.0) if target > fitted else seconds
 
 
 @dataclass(frozen=True)
@@ -205,10 +209,31 @@ class StudyClock:
     all_rows: int
     refits: bool
     metric: str
+    began: float = field(default_factory=time.monotonic)
+
+    def _costs(self, t: optuna.trial.FrozenTrial) -> tuple[float, float]:
+        """Estimated seconds of trial ``t``'s refit on the outer training part, and of its final fit."""
+        refit = fit_seconds(t, self.metric, self.inner_rows, self.rows) * REFIT_SAFETY if self.refits else 0.0
+        final = fit_seconds(t, self.metric, self.inner_rows, self.all_rows)
+        return refit, final * (FINAL_SAFETY if row_cap(t) else REFIT_SAFETY)
+
+    def in_time(self, study: optuna.Study, trials: Sequence[optuna.trial.FrozenTrial]) -> bool:
+        """Whether the refits and final fits of ``trials`` would end before the deadline."""
+        return time.monotonic() + sum(sum(self._costs(t)) for t in trials) <= self.deadline
+
+    def selectable(self, study: optuna.Study, ranked: Sequence[optuna.trial.FrozenTrial],
+                   seconds: float | None = None) -> optuna.trial.FrozenTrial:
+        """The first of ``ranked`` (each family's best trial, best first) whose refit and final fit
+        would end before the deadline (``seconds``: would take at most that many); if none
+        would, the one that would end soonest."""
+        def fits(t):
+            return self.in_time(study, [t]) if seconds is None else sum(self._costs(t)) <= seconds
+        return next((t for t in ranked if fits(t)), None) or min(ranked, key=lambda t: sum(self._costs(t)))
 
     def reserve(self, study: optuna.Study) -> tuple[float, float]:
-        """Estimated seconds of the selected family's refit (the other families are refitted
-        while time is left: :meth:`refit_in_time`), and of the final fit."""
+        """Estimated seconds of the refit and the final fit of the family the study would select
+        now (:meth:`selectable`; the other families are refitted while time is left:
+        :meth:`refit_in_time`)."""
         best: dict[str, optuna.trial.FrozenTrial] = {}
         for t in study.get_trials(deepcopy=False, states=(S.COMPLETE,)):
             fam = trial_family(t)
@@ -216,9 +241,10 @@ class StudyClock:
                 best[fam] = t
         if not best:
             return 0.0, 0.0
-        top = max(best.values(), key=lambda t: t.value)
-        refit = fit_seconds(top, self.metric, self.inner_rows, self.rows) * REFIT_SAFETY if self.refits else 0.0
-        return refit, fit_seconds(top, self.metric, self.inner_rows, self.all_rows) * FINAL_SAFETY
+        # among the families whose refit and final fit the study's whole time would cover: the
+        # trials stop in time for it, instead of using the time it needs
+        ranked = sorted(best.values(), key=lambda t: (-t.value, t.number))
+        return self._costs(self.selectable(study, ranked, self.deadline - self.began))
 
     def refit_in_time(self, study: optuna.Study, t: optuna.trial.FrozenTrial) -> bool:
         """Whether trial ``t``'s refit on the outer training part would end before the search's

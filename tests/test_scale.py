@@ -26,7 +26,7 @@ from abauto.studies import counts, make_storage
 from abauto.space import PipelineSpace
 
 S = optuna.trial.TrialState
-BUDGET = 12  # the seeds (4 families at their defaults) are quick: leave the workers sampled trials
+BUDGET = 16  # the seeds (4 families at their defaults) are quick: leave the workers sampled trials
 # Heartbeat every second, stale after 3 s (default 10 s / 30 s), so the killed trial is retried soon.
 ENV = {**os.environ, "ABAUTO_HEARTBEAT_INTERVAL": "1", "ABAUTO_HEARTBEAT_GRACE": "3", "PYTHONUNBUFFERED": "1"}
 pytestmark = pytest.mark.slow
