@@ -352,6 +352,12 @@ def predict(
         raise SettingsError(f"--format csv predicts with one model, got {len(models)} ({', '.join(map(str, models))}); "
                             f"give one MODEL, or a --format that takes several (see 'abauto plugins')")
     model = models[0]
+    registry = load_registry()
+    loader = registry.loader_for(data)
+    if loader is not None:  # e.g. low-level JSON: the csv format reads tables only
+        hint = f"--format {loader.name}" if loader.name in registry.predict_formats else "a --format that reads it"
+        raise SettingsError(f"{data}: a {loader.name} input, which the csv format does not read; predict it with "
+                            f"{hint} (see 'abauto plugins')")
     from abauto.data import read_table
     from abauto.files import write_text
     from abauto.model import align, load_model, predict_frame

@@ -271,3 +271,10 @@ def test_bz2_members_decompress_when_parsed(soundtracks, tmp_path):
         tar.addfile(info, io.BytesIO(data))
     (raw,) = list(documents.iter_tar(path))
     assert raw.stem == p.stem and raw.document() == json.loads(p.read_text())
+
+
+def test_csv_predict_on_low_level_json_names_the_format_that_reads_it(runs, soundtracks, capsys):
+    """The csv format reads tables; low-level JSON gets one line naming --format acousticbrainz."""
+    assert cli(["predict", runs[0], soundtracks / "lowlevel"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "csv format does not read" in err and "--format acousticbrainz" in err, err
