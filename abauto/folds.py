@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, train_test_split
@@ -65,14 +65,15 @@ class FoldOutcome:
     ensemble: Choice | None = None
     y_pred: list | None = None
     test: list[int] | None = None
+    model: Any = None  # the picked single family's refit on the outer training part (label codes)
 
 
 def outer_splits(dataset: Dataset, settings: SearchSettings) -> tuple[list[FoldJob], list[str]]:
     """The studies of a search and notes about its folds. K-fold: one study per outer fold, then
     the final study on all rows that selects the saved model. Holdout: one study, whose selected
-    pipeline is scored on the holdout and then refitted on all rows as the saved model (a second
-    study on 25 % more rows would mostly repeat it, at twice the cost: what matters on a large
-    table)."""
+    pipeline, refitted on the outer training part, is scored on the holdout and saved as is (a
+    second study and an all-row fit would cost twice as much for 25 % more rows: what matters on
+    a large table)."""
     kind, value = settings.outer_spec()
     notes = []
     y = dataset.y

@@ -147,14 +147,15 @@ def _pooled(outcomes: list[FoldOutcome], dataset) -> dict:
     }
 
 
-def _final_trial(study, scored: set[str]):
-    """The final model's trial: the final study's best complete trial of a family the outer folds
-    scored (so the saved model always has a leaderboard row), else its best trial; None if no
-    trial completed."""
+def _final_trial(study, scored: set[str], picked: int | None = None):
+    """The final model's trial: trial ``picked`` (a holdout's pick, which a time budget may have
+    made), else the final study's best complete trial of a family the outer folds scored (so the
+    saved model always has a leaderboard row), else its best trial; None if no trial completed."""
     import optuna
 
     done = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
     ranked = sorted(done, key=lambda t: (-t.value, t.number))
+    ranked = [t for t in ranked if t.number == picked] + ranked
     return next((t for t in ranked if recorded_family(t) in scored), ranked[0] if ranked else None)
 
 
@@ -202,7 +203,11 @@ def build(dataset, settings, outcomes: list[FoldOutcome], studies, notes: Sequen
     pooled = _pooled(outcomes, dataset)
     # the final study (k-fold), or a holdout's one study: last (abauto.folds.outer_splits)
     final = None
-    t = _final_trial(studies[-1], {e["family"] for e in entries if e["outer_mean"] is not None}) if studies else None
+    last = outcomes[-1] if outcomes else None  # a holdout's one study: its pick is the final model
+    picked = last.families[last.best_family].trial if last and last.fold is not None \
+        and last.best_family in last.families else None
+    scored = {e["family"] for e in entries if e["outer_mean"] is not None}
+    t = _final_trial(studies[-1], scored, picked) if studies else None
     if t is not None:
         inner = inner_scores(t, settings.metric)
         final = {"trial": t.number, "family": recorded_family(t), "pipeline": trial_pipeline(t),

@@ -23,8 +23,8 @@ from abauto.isolation import ChildError, PastDeadline, Worker, parse_size, run_i
 from abauto.scoring import Scorer
 from abauto.settings import SearchSettings
 from abauto.space import PipelineSpace, describe, family
-from abauto.studies import (OverBudget, screens, set_error, set_family, set_inner_scores, set_over_budget, set_pipeline,
-                            set_rows, set_seconds, set_worker, within_budget)
+from abauto.studies import (OverBudget, screens, set_cost, set_error, set_family, set_inner_scores, set_over_budget,
+                            set_pipeline, set_rows, set_seconds, set_worker, within_budget)
 
 RUNG_VALIDATION_ROWS = 10_000  # validation rows of a rung below the last (large tables)
 
@@ -46,6 +46,15 @@ def evaluate(pipe, X, y, train, test, scorer: Scorer, keep_predictions: bool = F
     if keep_predictions:
         out["y_pred"] = y_pred.tolist()
     return out
+
+
+def growth(before: tuple[int, float] | None, out: dict) -> float | None:
+    """How a pipeline's fit time grows with rows, from two rungs: the exponent ``e`` of
+    seconds ~ rows^e between the rung ``before`` (rows, fit seconds) and this one (clipped to
+    0.5..2.5); None without a rung before or with too short a fit to time."""
+    if before is None or before[1] < 0.05 or out["fit_seconds"] <= 0 or out["rows"] <= before[0]:
+        return None
+    return float(np.clip(math.log(out["fit_seconds"] / before[1]) / math.log(out["rows"] / before[0]), 0.5, 2.5))
 
 
 def grace(timeout: float) -> float:
@@ -107,9 +116,9 @@ class Objective:
 
     def _parts(self, steps, screen: bool = False) -> list[tuple[np.ndarray, np.ndarray]]:
         """(fit rows, validation rows) of each step: the inner folds, or the rungs of the holdout
-        (``screen``: the first rung only). A rung below the last validates on a stratified sample
-        of at most ``RUNG_VALIDATION_ROWS`` of the holdout: k-NN and SVM predictions cost as much
-        as their fits there."""
+        (``screen``: the first rung only, after a fit on half its rows). A rung below the last
+        validates on a stratified sample of at most ``RUNG_VALIDATION_ROWS`` of the holdout: k-NN
+        and SVM predictions cost as much as their fits there."""
         if not self.holdout:
             return [(self.train[tr], self.train[va]) for tr, va in self.inner]
         tr, va = self.inner[0]
@@ -117,7 +126,10 @@ class Objective:
         fits = rungs(self.train[tr], self.y, self.settings.seed, self.space.row_cap(steps))
         few = stratified_sample(va, self.y, RUNG_VALIDATION_ROWS, self.settings.seed)
         parts = [(rows, few) for rows in fits[:-1]] + [(fits[-1], va)]
-        return parts[:1] if screen else parts
+        if screen:  # the first rung, after a fit on half its rows: how the family's fit time grows
+            rows, check = parts[0]
+            return [(stratified_sample(rows, self.y, len(rows) // 2, self.settings.seed), check), parts[0]]
+        return parts
 
     def _folds(self, steps, screen: bool = False) -> Iterator[dict]:
         """Each step's scores and ``rows`` (with the ``next_rows`` of the step after it, if any;
@@ -163,6 +175,7 @@ class Objective:
         per_metric: dict[str, list[float]] = {m: [] for m in self.settings.metrics()}
         fit_s = predict_s = 0.0
         oof = []
+        last = None  # (rows, fit seconds) of the rung before
         # a study's first trial of each family screens it on the first rung (abauto.schedule)
         results = self._results(steps, screens(trial))
         try:
@@ -173,6 +186,8 @@ class Objective:
                     if self.holdout:  # a rung's score replaces the one of the rung before
                         oof, per_metric = [], {m: [] for m in per_metric}
                         set_rows(trial, out["rows"], self.space.row_cap(steps))
+                        set_cost(trial, out["fit_seconds"] + out["predict_seconds"], growth(last, out))
+                        last = (out["rows"], out["fit_seconds"])
                     oof.append(out.get("oof"))
                     for m in per_metric:
                         per_metric[m].append(out["scores"][m])

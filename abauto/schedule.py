@@ -8,7 +8,8 @@ study (one per outer fold, and the final one) therefore follows a fixed schedule
    (:meth:`PipelineSpace.first_params`), single models in registry order (cheapest first),
    the ensembles last. On a large table (row rungs, :func:`abauto.folds.rungs`) these trials
    screen their family on the first rung only, so every family is reached before any fit on
-   all rows, and the rounds below take the promising families up the rungs.
+   all rows; the fair-share round is skipped, and in successive halving a family's first trial
+   takes its defaults up the rungs (promotion), the best screened families first.
 2. **Fair share**: ``SAMPLED_SHARE`` more trials per family, round robin, the family fixed and
    its parameters and preprocessing sampled.
 3. **Successive halving across families**: rungs in which the best half of the families (by
@@ -45,7 +46,8 @@ from abauto.folds import inner_holdout
 from abauto.plugin import Kind
 from abauto.settings import SearchSettings
 from abauto.space import PipelineSpace
-from abauto.studies import SCREEN, counts, inner_scores, row_cap, trial_family, trial_rows, trial_seconds
+from abauto.studies import (PROMOTE, SCREEN, counts, inner_scores, row_cap, screens, trial_cost, trial_family, trial_rows,
+                            trial_seconds)
 
 SAMPLED_SHARE = 2   # sampled trials per family after its defaults, before successive halving
 RUNG_TRIALS = 2     # trials per family in a bracket's first rung; doubled each rung
@@ -86,7 +88,9 @@ class Schedule:
     def __post_init__(self) -> None:
         self.families = families(self.space, self.settings)
         n = max(1, len(self.families))
-        self.per_family = max(1, min(1 + SAMPLED_SHARE, self.settings.trials // n))
+        # a large table: screening, then straight to successive halving (no fair-share round)
+        self.large = inner_holdout(self.space.shape.n_rows, self.settings)
+        self.per_family = 1 if self.large else max(1, min(1 + SAMPLED_SHARE, self.settings.trials // n))
 
     def slot(self, n: int, history: Sequence[optuna.trial.FrozenTrial]) -> tuple[str, bool]:
         """The family of trial ``n`` (counting trials that count toward the budget) and whether it
@@ -102,11 +106,22 @@ class Schedule:
                 keep = math.ceil(k / 2 ** rung)
                 length = keep * RUNG_TRIALS * 2 ** (rung - 1)
                 if n < start + length:
-                    return self.ranking(history[:start])[(n - start) % keep], False
+                    ranked = self.ranking(history[:start])
+                    if self.large:  # the kept families' defaults go up the rungs first, cheapest climb first
+                        fresh = [f for f in ranked[:keep] if not any(trial_family(t) == f and not screens(t)
+                                                                      for t in history)]
+                        if fresh:
+                            return min(fresh, key=lambda f: self.climb_seconds(f, history)), True
+                    return ranked[(n - start) % keep], False
                 start += length
                 if keep == 1:
                     break
                 rung += 1
+
+    def climb_seconds(self, family: str, history: Sequence[optuna.trial.FrozenTrial]) -> float:
+        """About how long ``family``'s defaults take up to the last rung, from its screening."""
+        screened = [t for t in history if trial_family(t) == family and screens(t) and t.state == S.COMPLETE]
+        return fit_seconds(screened[0], self.settings.metric, self.n_rows, self.n_rows) if screened else math.inf
 
     def ranking(self, history: Sequence[optuna.trial.FrozenTrial]) -> list[str]:
         """Families by their best complete inner score (none: last), ties in schedule order."""
@@ -137,9 +152,11 @@ class Schedule:
         n = len(history) + sum(1 for t in trials if t.state in (S.RUNNING, S.WAITING))
         for i in range(n, min(self.settings.trials, n + 1 if upto is None else upto)):
             family, defaults = self.slot(i, history)
-            # defaults trials screen their family on the first row rung only (large tables, see
+            # the defaults round screens each family on the first row rung only (large tables, see
             # abauto.objective.Objective): every family is reached before any all-row fit
-            study.enqueue_trial(self.params(family, defaults), user_attrs=SCREEN if defaults else None)
+            promote = defaults and i >= len(self.families)  # large tables only (see slot)
+            study.enqueue_trial(self.params(family, defaults),
+                                user_attrs=SCREEN if i < len(self.families) else PROMOTE if promote else None)
 
     def opening(self, study: optuna.Study) -> None:
         """Enqueue the defaults round (what the study has not run or queued yet)."""
@@ -149,19 +166,23 @@ class Schedule:
 # ------------------------------------------------------------------------------------ time budget
 
 REFIT_SAFETY = 1.5   # a refit's cost beyond the rows ratio (superlinear fits, predicting the test part)
+ROWS_EXPONENT = 1.0   # 8k -> 160k rows (200k table): boosting took 9.5x the seconds (0.75), a forest 31x (1.15)
 FINAL_SAFETY = 3.0   # a costly family's final fit also offers probabilities (SVC's internal Platt CV)
 
 
 def fit_seconds(t: optuna.trial.FrozenTrial, metric: str, inner_rows: int, rows: int) -> float:
     """Estimated seconds to fit trial ``t``'s pipeline on ``rows`` rows and predict, from what one
-    of its inner folds took on ``inner_rows`` rows (or its last rung on its ``rows``), growing
-    linearly with rows (boosting, forests, linear models) or, for a costly family, as rows^2
-    (kernel SVM) up to the rows its pipeline fits on at most (its ``row_cap``)."""
+    of its inner folds took on ``inner_rows`` rows (or its last rung on its ``rows``), growing as
+    the trial measured between its last two rungs (its ``growth``; a screening trial fits half its
+    rung first for this), else as rows^ROWS_EXPONENT, or rows^2 for a costly family, up to the
+    rows its pipeline fits on at most (its ``row_cap``)."""
     folds = len(inner_scores(t, metric) or []) or 1
-    seconds = sum(trial_seconds(t)) / folds
+    seconds, grows = trial_cost(t) or (sum(trial_seconds(t)) / folds, None)
     fitted = trial_rows(t) or inner_rows
     target = min(rows, row_cap(t) or rows)
-    return seconds * (target / fitted) ** (2.0 if row_cap(t) else 1.0) if target > fitted else seconds
+    if grows is None:
+        grows = 2.0 if row_cap(t) else ROWS_EXPONENT
+    return seconds * (target / fitted) ** grows if target > fitted else seconds
 
 
 @dataclass(frozen=True)
@@ -183,7 +204,7 @@ class TimePlan:
     def left(self) -> float:
         return self.deadline - time.monotonic()
 
-    def clock(self, position: int, rows: int, inner_rows: int, all_rows: int, refits: bool,
+    def clock(self, position: int, rows: int, inner_rows: int, all_rows: int | None, refits: bool,
               metric: str, timeout: float | None = None) -> "StudyClock":
         """The clock of the study started now at ``position`` in the order studies are started:
         an equal share of the time left with the studies not started yet (and those running
@@ -206,7 +227,7 @@ class StudyClock:
     deadline: float
     rows: int
     inner_rows: int
-    all_rows: int
+    all_rows: int | None  # None: no final fit (a holdout's saved model is its outer refit)
     refits: bool
     metric: str
     began: float = field(default_factory=time.monotonic)
@@ -214,6 +235,8 @@ class StudyClock:
     def _costs(self, t: optuna.trial.FrozenTrial) -> tuple[float, float]:
         """Estimated seconds of trial ``t``'s refit on the outer training part, and of its final fit."""
         refit = fit_seconds(t, self.metric, self.inner_rows, self.rows) * REFIT_SAFETY if self.refits else 0.0
+        if self.all_rows is None:
+            return refit, 0.0
         final = fit_seconds(t, self.metric, self.inner_rows, self.all_rows)
         return refit, final * (FINAL_SAFETY if row_cap(t) else REFIT_SAFETY)
 

@@ -91,7 +91,8 @@ def run_fold(job: FoldJob, space: PipelineSpace, X, y, settings: SearchSettings,
         for category in (ConvergenceWarning, UserWarning, FutureWarning, RuntimeWarning):
             warnings.simplefilter("ignore", category)
         timeout = time.monotonic() + settings.timeout if settings.timeout else None
-        clock = plan and plan.clock(position, len(job.train), inner_rows(job, settings), len(y),
+        holdout = settings.outer_spec()[0] == "holdout"  # its saved model is its outer refit: no final fit
+        clock = plan and plan.clock(position, len(job.train), inner_rows(job, settings), None if holdout else len(y),
                                     job.test is not None, settings.metric, settings.timeout)
 
         def next_trial(study: optuna.Study) -> bool:
@@ -137,8 +138,9 @@ def _score_families(job: FoldJob, study: optuna.Study, space: PipelineSpace, X, 
     if not bests:
         return outcome
     ranked = sorted(bests.values(), key=lambda t: (-t.value, t.number))
-    # under a time budget: the best family whose refit and final fit end in time (else the cheapest)
-    best = ranked[0] if clock is None else clock.selectable(study, ranked)
+    # under a time budget: the best family whose refit and final fit the study's time covers, the
+    # one the trials stopped in time for (StudyClock.reserve), else the cheapest
+    best = ranked[0] if clock is None else clock.selectable(study, ranked, clock.deadline - clock.began)
     outcome.best_family = recorded_family(best)
     chosen = _select_ensemble(study, objective, y, settings, best.value) if settings.ensemble and objective else None
     if chosen is not None:
@@ -165,6 +167,8 @@ def _score_families(job: FoldJob, study: optuna.Study, space: PipelineSpace, X, 
             outcome.y_pred = out.pop("y_pred")
         if "error" not in out:
             fitted[trial.number] = pipe
+            if fam == outcome.best_family:
+                outcome.model = pipe
         inner = inner_scores(trial, settings.metric)
         outcome.families[fam] = FamilyResult(trial.number, trial.params, trial_pipeline(trial),
                                              float(np.mean(inner)), float(np.std(inner)), **out)
@@ -447,7 +451,17 @@ def _search_in(folder: RunFolder, identity: dict, dataset: Dataset, settings: Se
                      notes=notes + dataset.notes, wall_seconds=wall, command=meta["commands"][0],
                      folds_sha256=folds_fingerprint(jobs, y), resumed=meta["commands"][1:])
     pipeline = None
-    if board["final"] is not None:  # the final study's best trial of a family with a leaderboard row
+    last = outcomes[-1]
+    if board["final"] is not None and last.fold is not None and last.model is not None \
+            and board["final"]["family"] == last.best_family and hasattr(last.model, "predict_proba"):
+        # --outer holdout: the saved model is the selected pipeline as refitted on the outer
+        # training part, the very model the holdout scored (no second fit on all rows)
+        pipeline = EncodedTargetClassifier(last.model)
+        pipeline.classes_, pipeline.estimator_ = encode(y)[0], last.model
+        board["notes"].append(f"the saved model is the selected pipeline as fitted on the outer training part "
+                              f"({len(jobs[-1].train):,} rows) and scored on the holdout; it was not refitted on all rows")
+        save_model(pipeline, run_dir, dataset, board)
+    elif board["final"] is not None:  # the final study's best trial of a family with a leaderboard row
         if board["final"]["family"] == ensemble.FAMILY:
             model = ensemble_model(space, outcomes[-1].ensemble, settings)
         else:

@@ -269,7 +269,27 @@ def row_cap(t: optuna.trial.FrozenTrial) -> int | None:
     return t.user_attrs.get("row_cap")
 
 
+def set_cost(trial: optuna.Trial, seconds: float, growth: float | None) -> None:
+    """Seconds the rung a trial reached took (fit + predict), and how its fit time grew with rows
+    from the rung before (:func:`abauto.objective.growth`; kept from an earlier rung when None)."""
+    trial.set_user_attr("rung_seconds", seconds)
+    if growth is not None:
+        trial.set_user_attr("growth", growth)
+
+
+def trial_cost(t: optuna.trial.FrozenTrial) -> tuple[float, float | None] | None:
+    """(seconds, growth) :func:`set_cost` recorded; None for a trial on inner k-fold CV."""
+    if "rung_seconds" not in t.user_attrs:
+        return None
+    return t.user_attrs["rung_seconds"], t.user_attrs.get("growth")
+
+
 SCREEN = {"screen": True}  # user attributes of an enqueued trial that screens its family on the first rung
+PROMOTE = {"promote": True}  # ... of a family's defaults taken up the rungs after screening
+
+
+def promoted(t: optuna.Trial | optuna.trial.FrozenTrial) -> bool:
+    return bool(t.user_attrs.get("promote"))
 
 
 def screens(t: optuna.Trial | optuna.trial.FrozenTrial) -> bool:
@@ -313,12 +333,16 @@ def trial_family(t: optuna.trial.FrozenTrial) -> str | None:
 
 class FirstTrialsPruner(optuna.pruners.BasePruner):
     """``pruner``, except that a trial of a classifier family with no complete trial yet is never
-    pruned: a family whose trials were all pruned would have no leaderboard row."""
+    pruned (a family whose trials were all pruned would have no leaderboard row), nor a family's
+    defaults promoted up the row rungs after screening (:data:`PROMOTE`: the screening already
+    compared them)."""
 
     def __init__(self, pruner: optuna.pruners.BasePruner):
         self.pruner = pruner
 
     def prune(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> bool:
+        if promoted(trial):
+            return False
         fam = trial_family(trial)
         done = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
         if fam is not None and not any(trial_family(t) == fam for t in done):

@@ -83,8 +83,13 @@ def test_a_large_table_search_validates_on_a_holdout_with_rungs(tmp_path, monkey
     # 6,000 rows: 4,800 to tune on, 3,600 to fit and 1,200 to validate; rungs of 900 and 3,600 rows
     done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     assert {t.user_attrs["rows"] for t in done} <= {900, 3_600} and any(t.user_attrs["rows"] == 3_600 for t in done)
-    assert all(set(t.intermediate_values) <= {900} for t in study.trials)  # a rung's step is its row count
+    # a rung's step is its row count; a screening trial first fits half its rung, to time its growth
+    assert all(set(t.intermediate_values) <= {450, 900, 1_800} for t in study.trials)
+    screened = [t for t in done if t.user_attrs.get("screen")]
+    assert len(screened) == 4 and all(set(t.intermediate_values) in ({450}, {1_800}) for t in screened)
     knn = [t for t in done if t.params["classifier"] == "knn"]
-    assert knn and all(t.user_attrs["rows"] == 3_600 and not t.intermediate_values for t in knn)  # capped below the first rung: one rung
+    assert knn and all(t.user_attrs["rows"] == 3_600 for t in knn)  # capped below the first rung: one rung
+    # the saved model is the pick as refitted on the outer training part, the one the holdout scored
+    assert any("not refitted on all rows" in n for n in board["notes"]) or board["final"]["family"] == "ensemble"
     assert {e["family"] for e in board["entries"]} >= {"gaussian_nb", "logreg", "knn", "hist_gb"}
     assert board["best"]["outer_mean"] > 0.6
