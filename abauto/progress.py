@@ -19,7 +19,7 @@ from rich.console import Console
 
 from abauto import leaderboard_view as view
 from abauto.folds import FoldOutcome
-from abauto.studies import trial_family
+from abauto.studies import trial_family, trial_rows
 
 LOG_EVERY = 30.0  # seconds between two progress lines in a log
 
@@ -52,6 +52,7 @@ class SearchProgress:
         self.started = time.monotonic() if started is None else started
         self.done = 0
         self.best: dict[str, tuple[float, str | None]] = {}  # study -> (best inner value, its family)
+        self.rung: str | None = None  # the row rung of the last trial (large tables), for the progress line
         self.finished: list[str] = []
         self.last_finish = self.started
         self.bar = None
@@ -107,9 +108,11 @@ class SearchProgress:
             self.done += 1
             if trial.value is not None and trial.value > self.best.get(study_name, (float("-inf"), None))[0]:
                 self.best[study_name] = (trial.value, trial_family(trial))
+            rows = trial_rows(trial)  # a large table: the row rung the trial reached
+            self.rung = f"last trial: {trial_family(trial)} on {rows:,} rows" if rows else None
             if self.bar is not None:
                 best = self._best()
-                desc = f"best inner {best[0]:.4f}" if best else ""
+                desc = ", ".join(d for d in [best and f"best inner {best[0]:.4f}", self.rung and f"{self.rung}"] if d)
                 self.bar.update(self.task, completed=self.done, description=desc)
 
     def on_study(self, study_name: str, outcome: FoldOutcome | None = None) -> None:
@@ -154,6 +157,8 @@ class SearchProgress:
         best = self._best()
         if best:
             parts.append(f"best inner {self.metric} so far {best[0]:.4f}" + (f" ({best[1]})" if best[1] else ""))
+        if self.rung:
+            parts.append(self.rung)
         left = self._time_left()
         if left:
             parts.append(left)

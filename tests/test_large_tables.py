@@ -93,3 +93,17 @@ def test_a_large_table_search_validates_on_a_holdout_with_rungs(tmp_path, monkey
     assert any("not refitted on all rows" in n for n in board["notes"]) or board["final"]["family"] == "ensemble"
     assert {e["family"] for e in board["entries"]} >= {"gaussian_nb", "logreg", "knn", "hist_gb"}
     assert board["best"]["outer_mean"] > 0.6
+
+
+def test_the_progress_line_shows_the_row_rung_of_the_last_trial():
+    from abauto.progress import SearchProgress
+
+    study = optuna.create_study(direction="maximize")
+    trial = study.ask()
+    trial.set_user_attr("family", "hist_gb")
+    trial.set_user_attr("rows", 128_000)
+    study.tell(trial, 0.9)
+    with SearchProgress("search", True, "balanced_accuracy", ["s.outer0"], total=None) as shown:
+        shown.on_trial("s.outer0", study.trials[0])
+        line = shown._trials_line()
+    assert "last trial: hist_gb on 128,000 rows" in line, line
