@@ -108,11 +108,16 @@ def folds_fingerprint(jobs: Sequence[FoldJob], y: np.ndarray) -> str:
     return h.hexdigest()
 
 
-def features(dataset: Dataset):
-    """The feature matrix in the form pipelines take: float array, or a frame with categoricals."""
+def features(dataset: Dataset, settings: SearchSettings | None = None):
+    """The feature matrix in the form pipelines take: float array, or a frame with categoricals.
+    A large table (:func:`inner_holdout` under ``settings``) is held as float32, half the memory
+    (as LightGBM and AutoGluon hold it), unless a value would not fit in float32."""
     if dataset.categorical:
         return dataset.X
-    return dataset.X.to_numpy(dtype=np.float64)
+    X = dataset.X.to_numpy(dtype=np.float64)
+    if settings is not None and inner_holdout(len(X), settings) and np.nanmax(np.abs(X), initial=0.0) < 1e38:
+        return X.astype(np.float32)
+    return X
 
 
 def take(X, idx):

@@ -272,7 +272,7 @@ def work(dataset: Dataset, settings: SearchSettings, registry: Registry | None =
     if folds_sha256 and folds_fingerprint(jobs, dataset.y) != folds_sha256:
         raise DataError(f"{dataset.source}: this data gives other outer folds than the search's (another or a "
                         "reordered file?); give the search's data file with --data")
-    X, (_, y) = features(dataset), encode(dataset.y)  # the codes run_fold fits on
+    X, (_, y) = features(dataset, settings), encode(dataset.y)  # the codes run_fold fits on
     salt = 100_000 + os.getpid() % 100_000  # workers must not propose each other's trials
     deadline = None if ends is None else time.monotonic() + ends - time.time()
     for job in jobs:
@@ -402,7 +402,7 @@ def _search_in(folder: RunFolder, identity: dict, dataset: Dataset, settings: Se
             "commands": lb.run_commands(run_dir, command)}  # the first, then each that continued the search
     if owns_storage:  # before study.db exists: a folder with a study.db and no run.json is not a run folder
         folder.write_meta(meta)
-    X, y = features(dataset), dataset.y
+    X, y = features(dataset, settings), dataset.y
     storage = make_storage(settings.storage)  # create the tables once, before parallel workers race to
     lanes = 1 if settings.n_jobs == 1 or len(jobs) == 1 else settings.n_jobs
     plan = TimePlan.start(settings.time_budget, len(jobs), lanes, began) if settings.time_budget else None

@@ -107,3 +107,13 @@ def test_the_progress_line_shows_the_row_rung_of_the_last_trial():
         shown.on_trial("s.outer0", study.trials[0])
         line = shown._trials_line()
     assert "last trial: hist_gb on 128,000 rows" in line, line
+
+
+def test_a_large_table_is_held_as_float32(tmp_path):
+    from abauto.data import load_dataset
+
+    X, y = _table(3_000)
+    pd.DataFrame(X).add_prefix("f").assign(**{"class": y}).to_csv(tmp_path / "t.csv", index=False)
+    dataset = load_dataset(tmp_path / "t.csv")
+    assert folds.features(dataset, SearchSettings(inner_holdout_rows=2_000)).dtype == np.float32
+    assert folds.features(dataset, SearchSettings()).dtype == np.float64  # below the threshold: as read
