@@ -356,8 +356,8 @@ def predict(
     loader = registry.loader_for(data)
     if loader is not None:  # e.g. low-level JSON: the csv format reads tables only
         hint = f"--format {loader.name}" if loader.name in registry.predict_formats else "a --format that reads it"
-        raise SettingsError(f"{data}: a {loader.name} input, which the csv format does not read; predict it with "
-                            f"{hint} (see 'abauto plugins')")
+        raise SettingsError(f"{data}: the csv format reads tables, not an input of the {loader.name} loader; "
+                            f"predict it with {hint} (see 'abauto plugins')")
     from abauto.data import read_table
     from abauto.files import write_text
     from abauto.model import align, load_model, predict_frame

@@ -277,4 +277,4 @@ def test_csv_predict_on_low_level_json_names_the_format_that_reads_it(runs, soun
     """The csv format reads tables; low-level JSON gets one line naming --format acousticbrainz."""
     assert cli(["predict", runs[0], soundtracks / "lowlevel"]) == 2
     err = capsys.readouterr().err.strip()
-    assert "\n" not in err and "csv format does not read" in err and "--format acousticbrainz" in err, err
+    assert "\n" not in err and "the csv format reads tables" in err and "--format acousticbrainz" in err, err

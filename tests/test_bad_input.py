@@ -408,10 +408,12 @@ def test_predict_refuses_malformed_tables(tmp_path, capsys, iris_model, make, wo
 
 
 def test_predict_refuses_a_folder(tmp_path, capsys, iris_model):
+    """The csv format reads tables; a folder is the AcousticBrainz loader's (low-level JSON)."""
     _, model = iris_model
     code, _, err = run_cli(["predict", str(model), str(tmp_path)], capsys)
-    assert code == 2 and err.strip() == f"abauto: error: {tmp_path}: is a folder; give a CSV, TSV or parquet file, " \
-                                        f"or an input a loader plugin reads (see 'abauto plugins')"
+    assert code == 2 and err.strip() == f"abauto: error: {tmp_path}: the csv format reads tables, not an input of " \
+                                        f"the acousticbrainz loader; predict it with --format acousticbrainz " \
+                                        f"(see 'abauto plugins')"
 
 
 def test_predict_reads_decimal_commas_like_the_original(tmp_path, capsys, iris_model):

@@ -69,9 +69,10 @@ def test_header_counts_each_runs_trials():
     new["protocol"]["trials"] = 60
     new["trials"].update(total=240, complete=230, pruned=10, failed=0)
     result = diff_boards(old, lb.validate(new))
-    assert result["trials"]["old"]["total"] == old["trials"]["total"] == 40
+    per, total = old["protocol"]["trials"], old["trials"]["total"]  # the committed run's budget
+    assert result["trials"]["old"]["total"] == total == 4 * per
     line = diff_notes(result)[0]
-    assert "old: 40 trials (10 per study x 4 studies" in line and "new: 240 trials (60 per study x 4 studies" in line
+    assert f"old: {total} trials ({per} per study x 4 studies" in line and "new: 240 trials (60 per study x 4 studies" in line
     assert "230 complete" in line
 
 
@@ -121,4 +122,4 @@ def test_terminal_and_markdown_show_the_notes(tmp_path, capsys):
         with pytest.raises(SystemExit) as exc:
             main(["leaderboard", "diff", *map(str, paths), "--format", fmt])
         out = " ".join(capsys.readouterr().out.split())
-        assert exc.value.code == 0 and "old: 40 trials" in out and "Δ = new - old" in out
+        assert exc.value.code == 0 and f"old: {old['trials']['total']} trials" in out and "Δ = new - old" in out
