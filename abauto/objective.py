@@ -73,7 +73,9 @@ class Objective:
     row count; the pruner stops a trial below the median at a rung, and under a deadline a trial
     whose next rung would not finish in time completes with the score of the rung it reached
     (its ``rows`` user attribute). The trial's value is the score of its largest rung. A trial
-    enqueued with the user attribute ``screen`` stops at the first rung."""
+    enqueued to screen its family (:data:`abauto.studies.SCREEN`) fits half the first rung, then
+    the first rung, and stops there; each rung records its seconds and the growth of its fit time
+    with rows (:func:`growth`), for the time plan (:mod:`abauto.schedule`)."""
 
     def __init__(self, space: PipelineSpace, X, y, train: np.ndarray, settings: SearchSettings,
                  groups: np.ndarray | None = None, shared: bool = True, deadline: float | None = None):

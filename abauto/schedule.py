@@ -240,18 +240,16 @@ class StudyClock:
         final = fit_seconds(t, self.metric, self.inner_rows, self.all_rows)
         return refit, final * (FINAL_SAFETY if row_cap(t) else REFIT_SAFETY)
 
-    def in_time(self, study: optuna.Study, trials: Sequence[optuna.trial.FrozenTrial]) -> bool:
+    def in_time(self, trials: Sequence[optuna.trial.FrozenTrial]) -> bool:
         """Whether the refits and final fits of ``trials`` would end before the deadline."""
         return time.monotonic() + sum(sum(self._costs(t)) for t in trials) <= self.deadline
 
-    def selectable(self, study: optuna.Study, ranked: Sequence[optuna.trial.FrozenTrial],
-                   seconds: float | None = None) -> optuna.trial.FrozenTrial:
+    def selectable(self, ranked: Sequence[optuna.trial.FrozenTrial]) -> optuna.trial.FrozenTrial:
         """The first of ``ranked`` (each family's best trial, best first) whose refit and final fit
-        would end before the deadline (``seconds``: would take at most that many); if none
-        would, the one that would end soonest."""
-        def fits(t):
-            return self.in_time(study, [t]) if seconds is None else sum(self._costs(t)) <= seconds
-        return next((t for t in ranked if fits(t)), None) or min(ranked, key=lambda t: sum(self._costs(t)))
+        the study's whole time covers (the trials stop in time for it, see :meth:`reserve`); if
+        none, the cheapest."""
+        return next((t for t in ranked if sum(self._costs(t)) <= self.deadline - self.began), None) \
+            or min(ranked, key=lambda t: sum(self._costs(t)))
 
     def reserve(self, study: optuna.Study) -> tuple[float, float]:
         """Estimated seconds of the refit and the final fit of the family the study would select
@@ -264,10 +262,8 @@ class StudyClock:
                 best[fam] = t
         if not best:
             return 0.0, 0.0
-        # among the families whose refit and final fit the study's whole time would cover: the
-        # trials stop in time for it, instead of using the time it needs
-        ranked = sorted(best.values(), key=lambda t: (-t.value, t.number))
-        return self._costs(self.selectable(study, ranked, self.deadline - self.began))
+        # the trials stop in time for the family the study will select, instead of using its time
+        return self._costs(self.selectable(sorted(best.values(), key=lambda t: (-t.value, t.number))))
 
     def refit_in_time(self, study: optuna.Study, t: optuna.trial.FrozenTrial) -> bool:
         """Whether trial ``t``'s refit on the outer training part would end before the search's

@@ -140,13 +140,13 @@ def _score_families(job: FoldJob, study: optuna.Study, space: PipelineSpace, X, 
     ranked = sorted(bests.values(), key=lambda t: (-t.value, t.number))
     # under a time budget: the best family whose refit and final fit the study's time covers, the
     # one the trials stopped in time for (StudyClock.reserve), else the cheapest
-    best = ranked[0] if clock is None else clock.selectable(study, ranked, clock.deadline - clock.began)
+    best = ranked[0] if clock is None else clock.selectable(ranked)
     outcome.best_family = recorded_family(best)
     chosen = _select_ensemble(study, objective, y, settings, best.value) if settings.ensemble and objective else None
     if chosen is not None:
         outcome.ensemble = chosen
-        if chosen.wins and clock is not None and not clock.in_time(study, [bests[m["family"]] for m in chosen.members
-                                                                          if m["family"] in bests]):
+        if chosen.wins and clock is not None and not clock.in_time([bests[m["family"]] for m in chosen.members
+                                                                   if m["family"] in bests]):
             chosen.wins = False  # its members' refits and final fits would not end in time
         if chosen.wins:
             outcome.best_family = ensemble.FAMILY
