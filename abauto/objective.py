@@ -88,6 +88,7 @@ class Objective:
         self.shared, self.deadline = shared, deadline
         self.holdout = inner_holdout(len(y), settings)
         self.inner = inner_splits(train, y, settings, groups, self.holdout)
+        self.rung_parts: dict[int | None, list] = {}  # row cap -> (fit rows, validation rows) of each rung
         self.scorer = Scorer(settings.metric)
         self.worker: Worker | None = None  # the forked child running trials (see _results)
         # Inner OOF class probabilities of the best trials, for ensemble selection (abauto.ensemble)
@@ -123,11 +124,14 @@ class Objective:
         and SVM predictions cost as much as their fits there."""
         if not self.holdout:
             return [(self.train[tr], self.train[va]) for tr, va in self.inner]
-        tr, va = self.inner[0]
-        va = self.train[va]
-        fits = rungs(self.train[tr], self.y, self.settings.seed, self.space.row_cap(steps))
-        few = stratified_sample(va, self.y, RUNG_VALIDATION_ROWS, self.settings.seed)
-        parts = [(rows, few) for rows in fits[:-1]] + [(fits[-1], va)]
+        cap = self.space.row_cap(steps)
+        if cap not in self.rung_parts:  # the same for every trial of a row cap: sampled once
+            tr, va = self.inner[0]
+            va = self.train[va]
+            fits = rungs(self.train[tr], self.y, self.settings.seed, cap)
+            few = stratified_sample(va, self.y, RUNG_VALIDATION_ROWS, self.settings.seed)
+            self.rung_parts[cap] = [(rows, few) for rows in fits[:-1]] + [(fits[-1], va)]
+        parts = self.rung_parts[cap]
         if screen:  # the first rung, after a fit on half its rows: how the family's fit time grows
             rows, check = parts[0]
             return [(stratified_sample(rows, self.y, len(rows) // 2, self.settings.seed), check), parts[0]]

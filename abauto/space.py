@@ -19,11 +19,11 @@ import optuna
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
-from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.utils.metaestimators import available_if
 
 from abauto.errors import SettingsError
+from abauto.folds import stratified_sample, take
 from abauto.leaderboard_view import describe_pipeline
 from abauto.plugin import PREPROCESSING_KINDS, Context, Kind, Plugin
 from abauto.registry import Registry
@@ -358,16 +358,10 @@ class RowCap(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
 
     def fit(self, X, y, **fit_params):
         y = np.asarray(y)
-        rows = np.arange(len(y))
-        if len(y) > self.max_rows:
-            try:
-                rows, _ = train_test_split(rows, train_size=self.max_rows, stratify=y, random_state=self.random_state)
-            except ValueError:  # a class too rare to stratify
-                rows, _ = train_test_split(rows, train_size=self.max_rows, random_state=self.random_state)
-            missing = np.setdiff1d(np.unique(y), y[rows])
-            rows = np.sort(np.concatenate([rows, [np.flatnonzero(y == c)[0] for c in missing]]).astype(int))
-        self.estimator_ = clone(self.estimator).fit(X[rows] if not hasattr(X, "iloc") else X.iloc[rows], y[rows],
-                                                    **fit_params)
+        rows = stratified_sample(np.arange(len(y)), y, self.max_rows, self.random_state)
+        missing = np.setdiff1d(np.unique(y), y[rows])  # a class too rare to be sampled keeps a row
+        rows = np.sort(np.concatenate([rows, [np.flatnonzero(y == c)[0] for c in missing]]).astype(int))
+        self.estimator_ = clone(self.estimator).fit(take(X, rows), y[rows], **fit_params)
         self.classes_ = self.estimator_.classes_
         self.n_features_in_ = getattr(self.estimator_, "n_features_in_", None)
         return self
