@@ -117,17 +117,17 @@ def _settings(config: Optional[Path], **given):
 
 @app.command()
 def search(
-    data: Optional[Path] = typer.Argument(None, help="CSV, TSV or parquet table, or an input a loader plugin reads (see 'abauto plugins')."),
+    data: Optional[Path] = typer.Argument(None, readable=False, help="CSV, TSV or parquet table, or an input a loader plugin reads (see 'abauto plugins')."),
     target: Optional[str] = typer.Option(None, help="Class column (default: 'class' if present, else the last)."),
     drop: Optional[List[str]] = typer.Option(None, help="Columns to leave out (repeat or comma-separate)."),
     id_: Optional[List[str]] = typer.Option(None, "--id", help="Identifier columns, left out of the features."),
     groups: Optional[str] = typer.Option(None, help="Column whose values never straddle train and test (e.g. artist)."),
-    groundtruth: Optional[Path] = typer.Option(None, "--groundtruth", help="Loader option (inputs a loader plugin reads, see 'abauto plugins'): file of labels by id."),
+    groundtruth: Optional[Path] = typer.Option(None, "--groundtruth", readable=False, help="Loader option (inputs a loader plugin reads, see 'abauto plugins'): file of labels by id."),
     select: Optional[List[str]] = typer.Option(None, "--select", help="Loader option: descriptor patterns to keep."),
     exclude_descriptors: Optional[List[str]] = typer.Option(None, "--exclude-descriptors", help="Loader option: descriptor patterns to leave out."),
-    join: Optional[Path] = typer.Option(None, "--join", help="Loader option: CSV of per-recording columns by id, for --groups/--id."),
+    join: Optional[Path] = typer.Option(None, "--join", readable=False, help="Loader option: CSV of per-recording columns by id, for --groups/--id."),
     grid: Optional[List[str]] = typer.Option(None, "--grid", help="Override grid values: PARAM=V1,V2 (repeat)."),
-    config: Optional[Path] = typer.Option(None, help="YAML file of search settings (see configs/)."),
+    config: Optional[Path] = typer.Option(None, readable=False, help="YAML file of search settings (see configs/)."),
     trials: Optional[int] = typer.Option(None, help="Trials per study (each outer fold, and the final study). [default: 60]"),
     timeout: Optional[float] = typer.Option(None, help="Seconds of trials per study (refits extra); wall-clock budgets are not reproducible."),
     time_budget: Optional[float] = typer.Option(None, "--time-budget", metavar="SECONDS",
@@ -145,8 +145,8 @@ def search(
     no_ensemble: bool = typer.Option(False, "--no-ensemble", help="No ensemble selection over each study's best trials."),
     storage: Optional[str] = typer.Option(None, help="Optuna storage URL [default: sqlite in the run folder]."),
     study_name: Optional[str] = typer.Option(None, help="Study name prefix. [default: abauto]"),
-    out_dir: Optional[Path] = typer.Option(None, "--out", help="Run folder [default: runs/<dataset>-<time>]."),
-    resume: Optional[Path] = typer.Option(None, help="Continue the search of this run folder (its data and settings)."),
+    out_dir: Optional[Path] = typer.Option(None, "--out", readable=False, help="Run folder [default: runs/<dataset>-<time>]."),
+    resume: Optional[Path] = typer.Option(None, readable=False, help="Continue the search of this run folder (its data and settings)."),
     trial_timeout: Optional[float] = typer.Option(None, help="Stop a trial after this many seconds (runs trials in a child process)."),
     memory_limit: Optional[str] = typer.Option(None, help="Memory a trial may allocate, e.g. 4G (runs trials in a child process)."),
     report: bool = typer.Option(False, "--report", help="Also write report.html into the run folder."),
@@ -304,7 +304,7 @@ def _previous_run(run_dir: Path) -> tuple[dict, dict]:
 def worker(
     storage: str = typer.Option(..., help="The search's Optuna storage URL (postgresql://..., journal:PATH, sqlite:///...)."),
     study_name: str = typer.Option("abauto", help="The search's study name prefix."),
-    data: Optional[Path] = typer.Option(None, help="Where this machine sees the data file [default: the search's path]."),
+    data: Optional[Path] = typer.Option(None, readable=False, help="Where this machine sees the data file [default: the search's path]."),
     wait: float = typer.Option(60.0, help="Seconds to wait for the search to appear in the storage."),
     quiet: bool = typer.Option(False, "--quiet", help="Print nothing but errors."),
 ) -> None:
@@ -335,9 +335,9 @@ def worker(
 
 @app.command()
 def predict(
-    models: List[Path] = typer.Argument(..., metavar="MODEL", help="best_pipeline.skops files or their run folders (csv: exactly one)."),
-    data: Path = typer.Argument(..., metavar="DATA", help="Table with the model's feature columns (or an input the --format reads)."),
-    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Output CSV [default: stdout]."),
+    models: List[Path] = typer.Argument(..., metavar="MODEL", readable=False, help="best_pipeline.skops files or their run folders (csv: exactly one)."),
+    data: Path = typer.Argument(..., metavar="DATA", readable=False, help="Table with the model's feature columns (or an input the --format reads)."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", readable=False, help="Output CSV [default: stdout]."),
     id_: Optional[List[str]] = typer.Option(None, "--id", help="Columns copied to the output beside predictions."),
     format_: str = typer.Option("csv", "--format", help="csv, or a format a plugin registers (see 'abauto plugins')."),
     n_jobs: int = typer.Option(1, "--n-jobs", min=1, help="Processes for formats that predict in batches (csv uses one)."),

@@ -50,7 +50,7 @@ def _choice(value: str, allowed: tuple[str, ...], option: str) -> str:
 
 
 @app.command()
-def show(file: Path = typer.Argument(..., help="leaderboard.json (or its run folder)."),
+def show(file: Path = typer.Argument(..., readable=False, help="leaderboard.json (or its run folder)."),
          fmt: str = typer.Option("table", "--format", "-f", help="table, md, csv or json.")) -> None:
     """Print one leaderboard."""
     _choice(fmt, ("table", "md", "csv", "json"), "--format")
@@ -71,8 +71,8 @@ def show(file: Path = typer.Argument(..., help="leaderboard.json (or its run fol
 
 
 @app.command()
-def diff(old: Path = typer.Argument(..., help="Baseline leaderboard.json."),
-         new: Path = typer.Argument(..., help="Leaderboard to compare with it."),
+def diff(old: Path = typer.Argument(..., readable=False, help="Baseline leaderboard.json."),
+         new: Path = typer.Argument(..., readable=False, help="Leaderboard to compare with it."),
          alpha: float = typer.Option(0.05, min=0.0, max=1.0, help="Significance level."),
          fmt: str = typer.Option("table", "--format", "-f", help="table, md or json.")) -> None:
     """Change of outer score per family and for the selected pipeline, with a paired test.
@@ -98,9 +98,9 @@ def diff(old: Path = typer.Argument(..., help="Baseline leaderboard.json."),
 
 
 @app.command()
-def check(files: List[Path] = typer.Argument(..., help="leaderboard.json files (or run folders)."),
+def check(files: List[Path] = typer.Argument(..., readable=False, help="leaderboard.json files (or run folders)."),
           min_score: Optional[float] = typer.Option(None, "--min-score", help="Fail when the selected pipeline's outer mean is below X."),
-          baseline: Optional[Path] = typer.Option(None, help="Baseline leaderboard, or a folder of them (matched by file name, then dataset name)."),
+          baseline: Optional[Path] = typer.Option(None, readable=False, help="Baseline leaderboard, or a folder of them (matched by file name, then dataset name)."),
           max_drop: Optional[float] = typer.Option(None, "--max-drop", min=0.0, help="Fail when the outer mean drops by more than D from the baseline."),
           alpha: float = typer.Option(0.05, min=0.0, max=1.0, help="Significance level of the regression test."),
           families: bool = typer.Option(False, "--families", help="Also fail on a significant regression of any classifier family."),
@@ -135,7 +135,7 @@ def check(files: List[Path] = typer.Argument(..., help="leaderboard.json files (
 
 
 @app.command()
-def compare(files: List[Path] = typer.Argument(..., help="leaderboard.json files, one per dataset."),
+def compare(files: List[Path] = typer.Argument(..., readable=False, help="leaderboard.json files, one per dataset."),
             fmt: str = typer.Option("table", "--format", "-f", help="table, md or json."),
             alpha: float = typer.Option(0.05, min=0.0, max=1.0, help="Significance level (Friedman, Nemenyi).")) -> None:
     """Classifier families across datasets: mean ranks, Friedman test, Nemenyi groups.

@@ -11,8 +11,8 @@ import typer
 from abauto.hookspecs import hookimpl
 
 
-def report(run_dir: Path = typer.Argument(..., help="Run folder written by 'abauto search' (holds leaderboard.json)."),
-           output: Optional[Path] = typer.Option(None, "-o", "--output", help="HTML file [default: RUN_DIR/report.html]."),
+def report(run_dir: Path = typer.Argument(..., readable=False, help="Run folder written by 'abauto search' (holds leaderboard.json)."),
+           output: Optional[Path] = typer.Option(None, "-o", "--output", readable=False, help="HTML file [default: RUN_DIR/report.html]."),
            ) -> None:
     """Write a self-contained HTML report (tables and plots) of a finished search."""
     from abauto.report import write_report
@@ -21,15 +21,15 @@ def report(run_dir: Path = typer.Argument(..., help="Run folder written by 'abau
     typer.echo(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB)")
 
 
-def profile(data: Path = typer.Argument(..., help="CSV, TSV or parquet table, or an input a loader plugin reads (see 'abauto plugins')."),
+def profile(data: Path = typer.Argument(..., readable=False, help="CSV, TSV or parquet table, or an input a loader plugin reads (see 'abauto plugins')."),
             target: Optional[str] = typer.Option(None, help="Class column (default: 'class' if present, else the last)."),
             drop: Optional[List[str]] = typer.Option(None, help="Columns to leave out (repeat or comma-separate)."),
             id_: Optional[List[str]] = typer.Option(None, "--id", help="Identifier columns, left out of the features."),
-            groundtruth: Optional[Path] = typer.Option(None, "--groundtruth", help="Loader option (inputs a loader plugin reads, see 'abauto plugins'): file of labels by id."),
+            groundtruth: Optional[Path] = typer.Option(None, "--groundtruth", readable=False, help="Loader option (inputs a loader plugin reads, see 'abauto plugins'): file of labels by id."),
             select: Optional[List[str]] = typer.Option(None, "--select", help="Loader option: descriptor patterns to keep."),
             exclude_descriptors: Optional[List[str]] = typer.Option(None, "--exclude-descriptors", help="Loader option: descriptor patterns to leave out."),
-            join: Optional[Path] = typer.Option(None, "--join", help="Loader option: CSV of per-recording columns by id (never features)."),
-            html: Optional[Path] = typer.Option(None, "--html", help="Also write a self-contained HTML page here."),
+            join: Optional[Path] = typer.Option(None, "--join", readable=False, help="Loader option: CSV of per-recording columns by id (never features)."),
+            html: Optional[Path] = typer.Option(None, "--html", readable=False, help="Also write a self-contained HTML page here."),
             ) -> None:
     """Per-feature missing values, range, skew and normality, class counts and correlations.
 

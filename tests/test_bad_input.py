@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import gzip
 import os
+import shutil
+import subprocess
+import sys
 import zipfile
 
 import numpy as np
@@ -197,16 +200,32 @@ def test_hostile_suite_size():
 
 
 def test_unreadable_file(tmp_path, capsys):
+    """A file without read permission: one line naming it, exit 2, no run folder. Root reads any
+    file, so as root the command runs in a child whose capability bounding set lacks
+    ``dac_override`` and ``dac_read_search`` (``setpriv``): the permission bits hold for it."""
     path = _write(tmp_path, "locked.csv", GOOD)
+    args = ["search", str(path), "--quiet", "--out", str(tmp_path / "run")]
     path.chmod(0)
     try:
         if os.access(path, os.R_OK):
-            pytest.skip("running as root: a file without read permission is still readable")
-        code, _, err = run_cli(["search", str(path), "--quiet", "--out", str(tmp_path / "run")], capsys)
+            code, err = _run_without_root_read_rights(args)
+        else:
+            code, _, err = run_cli(args, capsys)
     finally:
         path.chmod(0o644)
-    assert code == 2 and err.startswith(f"abauto: error: {path}: cannot read it") and len(err.strip().splitlines()) == 1
+    assert code == 2 and err.startswith(f"abauto: error: {path}: cannot read it") and len(err.strip().splitlines()) == 1, err
     assert not (tmp_path / "run").exists()
+
+
+def _run_without_root_read_rights(args: list[str]) -> tuple[int, str]:
+    """Run ``abauto ARGS`` as this (root) user without the capabilities that bypass file permissions."""
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("running as root without setpriv (util-linux): a file without read permission is still readable")
+    drop = [setpriv, "--bounding-set=-dac_override,-dac_read_search"]
+    code = "import sys; from abauto.cli import main; main(sys.argv[1:])"
+    done = subprocess.run([*drop, sys.executable, "-c", code, *args], capture_output=True, text=True)
+    return done.returncode, done.stderr
 
 
 def test_unreadable_file_reason_is_reported(tmp_path, monkeypatch):

@@ -11,13 +11,13 @@ import typer
 from abauto.errors import DataError
 
 
-def convert(data: Path = typer.Argument(..., help="Folder of low-level *.json, a .tar(.bz2/.zst) dump or bulk JSON."),
-            groundtruth: Path = typer.Option(..., "--groundtruth", help="gaia YAML, or CSV of id,label."),
-            output: Path = typer.Option(..., "-o", "--output", help="Output table: .parquet or .csv."),
+def convert(data: Path = typer.Argument(..., readable=False, help="Folder of low-level *.json, a .tar(.bz2/.zst) dump or bulk JSON."),
+            groundtruth: Path = typer.Option(..., "--groundtruth", readable=False, help="gaia YAML, or CSV of id,label."),
+            output: Path = typer.Option(..., "-o", "--output", readable=False, help="Output table: .parquet or .csv."),
             select: Optional[List[str]] = typer.Option(None, "--select", help="gaia descriptor patterns to keep."),
             exclude_descriptors: Optional[List[str]] = typer.Option(None, "--exclude-descriptors",
                                                                     help="gaia patterns to leave out [default: metadata.*]."),
-            join: Optional[Path] = typer.Option(None, "--join", help="CSV of per-recording columns by id (e.g. tracks.csv)."),
+            join: Optional[Path] = typer.Option(None, "--join", readable=False, help="CSV of per-recording columns by id (e.g. tracks.csv)."),
             ) -> None:
     """Convert low-level documents + ground truth into one table (id column first, label last)."""
     import time
@@ -62,7 +62,7 @@ def predict_highlevel(models: List[Path], data: Path, output: Optional[Path], n_
                f"{', '.join(result['models'])}) to {result['output']} ({rate:.0f} documents/s){skipped}")
 
 
-def gaia_results(run_dir: Path = typer.Argument(..., help="Run folder written by 'abauto search'."),
+def gaia_results(run_dir: Path = typer.Argument(..., readable=False, help="Run folder written by 'abauto search'."),
                  output: Optional[Path] = typer.Option(None, "-o", "--output",
                                                        help="HTML file [default: RUN_DIR/<className>.results.html]."),
                  ) -> None:
@@ -72,8 +72,8 @@ def gaia_results(run_dir: Path = typer.Argument(..., help="Run folder written by
     typer.echo(f"wrote {write_results_html(run_dir, output)}")
 
 
-def extract(audio: Path = typer.Argument(..., help="An audio file or a folder of them (wav, flac, mp3, ogg, ...)."),
-            output: Path = typer.Option(..., "-o", "--output", help="Folder for the low-level JSON documents."),
+def extract(audio: Path = typer.Argument(..., readable=False, help="An audio file or a folder of them (wav, flac, mp3, ogg, ...)."),
+            output: Path = typer.Option(..., "-o", "--output", readable=False, help="Folder for the low-level JSON documents."),
             force: bool = typer.Option(False, "--force", help="Re-analyse files whose document is up to date."),
             ) -> None:
     """Essentia's music extractor over your own audio: one low-level JSON per file (needs abauto[audio])."""
