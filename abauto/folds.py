@@ -70,14 +70,17 @@ class FoldOutcome:
 
 def outer_splits(dataset: Dataset, settings: SearchSettings) -> tuple[list[FoldJob], list[str]]:
     """The studies of a search and notes about its folds. K-fold: one study per outer fold, then
-    the final study on all rows that selects the saved model. Holdout: one study, whose selected
-    pipeline, refitted on the outer training part, is scored on the holdout and saved as is (a
-    second study and an all-row fit would cost twice as much for 25 % more rows: what matters on
-    a large table)."""
+    the final study on all rows that selects the saved model. Holdout (grouped under ``--groups``,
+    like the k folds): one study, whose selected pipeline, refitted on the outer training part, is
+    scored on the holdout and saved as is (a second study and an all-row fit would cost twice as
+    much for 25 % more rows: what matters on a large table)."""
     kind, value = settings.outer_spec()
     notes = []
     y = dataset.y
-    if kind == "holdout":
+    if kind == "holdout" and dataset.groups is not None:
+        splits, note = _grouped_holdout(dataset, value, settings.seed)
+        notes.append(note)
+    elif kind == "holdout":
         idx = np.arange(len(y))
         train, test = train_test_split(idx, test_size=value, stratify=y, random_state=settings.seed)
         splits = [(np.sort(train), np.sort(test))]
@@ -95,6 +98,20 @@ def outer_splits(dataset: Dataset, settings: SearchSettings) -> tuple[list[FoldJ
     if kind == "kfold":  # a holdout's one study also selects the final model (refit on all rows)
         jobs.append(FoldJob(f"{settings.study_name}.final", None, np.arange(len(y)), None))
     return jobs, notes
+
+
+def _grouped_holdout(dataset: Dataset, share: float, seed: int) -> tuple[list, str]:
+    """A holdout that keeps every group (``--groups``) on one side: the first fold of a stratified
+    group k-fold with k = 1/share, so the test part holds about ``share`` of the rows."""
+    k = max(2, round(1 / share))
+    n_groups = len(np.unique(dataset.groups))
+    if n_groups < k:
+        raise DataError(f"{dataset.source}: {n_groups} groups cannot give a grouped holdout of {share:g} "
+                        f"(it needs at least {k}); lower the holdout share or drop --groups")
+    cv = StratifiedGroupKFold(k, shuffle=True, random_state=seed)
+    train, test = next(cv.split(np.zeros(len(dataset.y)), dataset.y, dataset.groups))
+    return [(train, test)], (f"grouped holdout: the test part is one of {k} stratified group folds, "
+                             f"{len(test)} of {len(dataset.y)} rows ({len(test) / len(dataset.y):.0%}), no group on both sides")
 
 
 def folds_fingerprint(jobs: Sequence[FoldJob], y: np.ndarray) -> str:

@@ -196,6 +196,13 @@ def test_groups_never_straddle_an_outer_or_inner_split(dataset_path, tmp_path, c
     # without --groups the same seed does put albums on both sides (so the check above can fail)
     plain, _ = outer_splits(load_dataset(data, drop=["album"]), settings)
     assert any(set(groups[j.train]) & set(groups[j.test]) for j in plain if j.test is not None)
+    # an outer holdout is grouped too, and about its share of the rows
+    holdout = SearchSettings(**{**meta["settings"], "outer": "holdout:0.25"})
+    (job,), notes = outer_splits(dataset, holdout)
+    assert not set(groups[job.train]) & set(groups[job.test]) and 0.2 < len(job.test) / len(groups) < 0.3
+    assert any(n.startswith("grouped holdout") for n in notes), notes
+    (job,), _ = outer_splits(load_dataset(data, drop=["album"]), holdout)
+    assert set(groups[job.train]) & set(groups[job.test])
 
 
 # ----------------------------------------------------------------------------------------- plugins
