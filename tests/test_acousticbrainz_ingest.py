@@ -139,6 +139,12 @@ def test_groundtruth_formats(tmp_path):
     two.write_text("file,mood\nx/abc.json,happy\nx/def.json.bz2,sad\n")
     gt2 = read_groundtruth(two)
     assert gt2.labels == {"abc": "happy", "def": "sad"} and gt2.class_name == "mood"
+    # a bad row is named by its line in the file, blank lines and a header counted
+    for text, line in (("id,label\n\na,x\nb\n", 4), ("a,x\n\n\nb,\n", 4), ("mood,label\nb\n", 2)):
+        bad = tmp_path / "bad.csv"
+        bad.write_text(text)
+        with pytest.raises(DataError, match=rf"bad\.csv: line {line}: expected 'id,label'"):
+            read_groundtruth(bad)
 
 
 def test_match_by_mbid_tag_and_dump_names(tmp_path, ab_folder):

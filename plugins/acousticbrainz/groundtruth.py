@@ -77,16 +77,17 @@ def read_groundtruth(path: str | Path) -> GroundTruth:
 
 def _from_csv(path: Path, text: str) -> GroundTruth:
     sep = "\t" if path.suffix.lower() == ".tsv" or ("\t" in text.splitlines()[0] if text else False) else ","
-    rows = [r for r in csv.reader(io.StringIO(text), delimiter=sep) if r and any(c.strip() for c in r)]
+    reader = csv.reader(io.StringIO(text), delimiter=sep)
+    rows = [(reader.line_num, r) for r in reader if r and any(c.strip() for c in r)]  # (line in the file, row)
     if not rows:
         raise DataError(f"{path}: the ground truth is empty")
     class_name = DEFAULT_CLASS_NAME
-    first = [c.strip() for c in rows[0]]
+    first = [c.strip() for c in rows[0][1]]
     if first[0].lower() in HEADER_WORDS:
         class_name = first[1] if len(first) > 1 and first[1] else DEFAULT_CLASS_NAME
         rows = rows[1:]
     mapping = {}
-    for n, row in enumerate(rows, start=2 if class_name != DEFAULT_CLASS_NAME else 1):
+    for n, row in rows:
         if len(row) < 2 or not row[1].strip():
             raise DataError(f"{path}: line {n}: expected 'id,label'")
         mapping[row[0]] = row[1]
