@@ -20,6 +20,7 @@ from sklearn.exceptions import ConvergenceWarning
 from abauto import ensemble
 from abauto.folds import inner_holdout, inner_splits, rungs, stratified_sample, take
 from abauto.isolation import ChildError, PastDeadline, Worker, parse_size, run_isolated
+from abauto.schedule import REFIT_SAFETY, ROWS_EXPONENT
 from abauto.scoring import Scorer
 from abauto.settings import SearchSettings
 from abauto.space import PipelineSpace, describe, family
@@ -192,14 +193,19 @@ class Objective:
                     if self.holdout:  # a rung's score replaces the one of the rung before
                         oof, per_metric = [], {m: [] for m in per_metric}
                         set_rows(trial, out["rows"], self.space.row_cap(steps))
-                        set_cost(trial, out["fit_seconds"] + out["predict_seconds"], growth(last, out))
+                        grows = growth(last, out)
+                        set_cost(trial, out["fit_seconds"] + out["predict_seconds"], grows)
                         last = (out["rows"], out["fit_seconds"])
                     oof.append(out.get("oof"))
                     for m in per_metric:
                         per_metric[m].append(out["scores"][m])
                     if self.holdout and out["next_rows"] is not None:
                         self._stop_early(trial, out["rows"], per_metric, late=False)
-                        if self._no_time_for(out, out["next_rows"]):
+                        # before the last rung: time for it and, should the trial win, its refit
+                        last_rung = out["next_rows"] == len(self._parts(steps)[-1][0])
+                        refit_rows = min(self.space.row_cap(steps) or len(self.train), len(self.train))
+                        refit = (refit_rows, max(grows or 0.0, ROWS_EXPONENT)) if last_rung else None
+                        if self._no_time_for(out, out["next_rows"], refit):
                             break
                     elif not self.holdout and step < len(self.inner) - 1:
                         self._stop_early(trial, step, per_metric)
@@ -273,12 +279,18 @@ class Objective:
                 out.append((t, proba.astype(np.float32)))
         return out
 
-    def _no_time_for(self, out: dict, rows: int) -> bool:
+    def _no_time_for(self, out: dict, rows: int, refit: tuple[int, float] | None) -> bool:
         """Whether a rung on ``rows`` rows would not end before the deadline, estimated from the
-        step ``out`` just run (fit time grows at least linearly with rows)."""
+        step ``out`` just run (fit time grows at least linearly with rows). ``refit``: the rung
+        is the last one, after which the trial may be the best, so the refit of its pipeline on
+        (rows, growth exponent of its fit time) must end in time too (the deadline holds back
+        only the refit of the best trial so far)."""
         if self.deadline is None:
             return False
-        seconds = (out["fit_seconds"] + out["predict_seconds"]) * (rows / out["rows"]) ** 1.2
+        step = out["fit_seconds"] + out["predict_seconds"]
+        seconds = step * (rows / out["rows"]) ** 1.2
+        if refit is not None:
+            seconds += step * (max(refit[0], out["rows"]) / out["rows"]) ** refit[1] * REFIT_SAFETY
         return time.monotonic() + seconds > self.deadline
 
     def _stop_early(self, trial: optuna.Trial, step: int, per_metric: dict[str, list[float]],
