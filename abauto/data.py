@@ -168,7 +168,7 @@ def _malformed(start: int, end: int, row: list[str], width: int, hint: str) -> s
     return f"malformed row at line {start}: {fields} where the header has {width} ({hint})"
 
 
-def _check_rows(path: Path, text: str, sep: str) -> _Layout:
+def _check_rows(path: Path, data: bytes, sep: str) -> _Layout:
     """Split the text into records with ``csv`` (same delimiter and quoting as the pandas read) and
     refuse any record whose number of fields differs from the header's.
 
@@ -179,9 +179,10 @@ def _check_rows(path: Path, text: str, sep: str) -> _Layout:
     a header ending in a delimiter has no extra column when no row has a value there. Lines that
     repeat the header (concatenated files) are noted so the caller drops them."""
     limit = csv.field_size_limit()
-    csv.field_size_limit(max(limit, len(text) + 1))  # a quoted field may be long; pandas reads it
-    try:
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, skipinitialspace=True)
+    csv.field_size_limit(max(limit, len(data) + 1))  # a quoted field may be long; pandas reads it
+    try:  # decoded chunk by chunk: a StringIO of the whole text would hold 4 bytes per character
+        lines = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", newline="")
+        reader = csv.reader(lines, delimiter=sep, skipinitialspace=True)
         header: list[str] | None = None
         width, names, repeats, row_index, line = 0, [], [], 0, 1
         for row in reader:
@@ -228,30 +229,35 @@ def read_table(path: str | Path) -> pd.DataFrame:
     if raw is None:
         return _read_parquet(path)
     text = _decode(path, raw)
-    if not text.strip():
+    del raw
+    if not text or text.isspace():
         raise DataError(f"{path}: file is empty")
-    header = text.lstrip().splitlines()[0]
+    header = re.match(r"\s*([^\r\n]*)", text).group(1)
     sep = _sniff_delimiter(path, header)
     if re.fullmatch(r"sep=.", header):  # Excel's "sep=;" first line names the delimiter
         sep = header[4]
         text = text[text.index(header) + len(header):]  # its line stays, blank, so line numbers hold
-    layout = _check_rows(path, text, sep)
-    frame = _frame(path, text, sep, layout)
+    # the checked text is held once, as UTF-8 bytes (1 byte per character of most tables) that
+    # csv and pandas read as streams
+    data = text.encode("utf-8")
+    del text
+    layout = _check_rows(path, data, sep)
+    frame = _frame(path, data, sep, layout)
     _check_header(path, layout.columns, frame)
     _check_columns(path, layout.columns)
     notes = [f"dropped {len(layout.repeats)} line(s) repeating the header (concatenated files?)"] * bool(layout.repeats)
-    frame = _clean_text_columns(path, text, sep, layout, frame, notes)
+    frame = _clean_text_columns(path, data, sep, layout, frame, notes)
     frame.attrs["notes"] = notes
     return frame
 
 
-def _frame(path: Path, text: str, sep: str, layout: _Layout, **options) -> pd.DataFrame:
+def _frame(path: Path, data: bytes, sep: str, layout: _Layout, **options) -> pd.DataFrame:
     """The pandas read of a checked text table: the header's columns, without repeated headers."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            frame = pd.read_csv(io.StringIO(text), sep=sep, skipinitialspace=True, index_col=False,
-                                low_memory=False, **options)
+            frame = pd.read_csv(io.BytesIO(data), encoding="utf-8", sep=sep, skipinitialspace=True,
+                                index_col=False, low_memory=False, **options)
     except (pd.errors.ParserError, csv.Error, ValueError) as exc:
         raise DataError(f"{path}: malformed table: {str(exc).strip().splitlines()[0][:160]}") from None
     frame = frame.iloc[:, : layout.width]
@@ -383,7 +389,7 @@ def _check_header(path: Path, header: Sequence[str], frame: pd.DataFrame) -> Non
                     f"of its column, e.g. {names[0]!r}); add a header line naming the columns")
 
 
-def _clean_text_columns(path: Path, text: str, sep: str, layout: _Layout, frame: pd.DataFrame,
+def _clean_text_columns(path: Path, data: bytes, sep: str, layout: _Layout, frame: pd.DataFrame,
                         notes: list[str]) -> pd.DataFrame:
     """Strip the spaces around text cells, read :data:`MISSING_TOKENS` as missing, and read text
     columns of numbers as numbers.
@@ -399,7 +405,7 @@ def _clean_text_columns(path: Path, text: str, sep: str, layout: _Layout, frame:
     decimal_comma = sep != "," and any(_share(s, DECIMAL_COMMA) >= NUMERIC_SHARE
                                        and s.str.contains(",", regex=False).any() for s in cleaned.values())
     if decimal_comma:
-        frame = _frame(path, text, sep, layout, dtype=str)
+        frame = _frame(path, data, sep, layout, dtype=str)
         text_cols = list(frame.columns)
         cleaned = {c: _missing_as_nan(frame[c]) for c in text_cols}
     question = sum(int((frame[c].astype(str).str.strip() == "?").sum()) for c in text_cols)
