@@ -154,6 +154,7 @@ def _score_families(job: FoldJob, study: optuna.Study, space: PipelineSpace, X, 
         return outcome
     scorer = Scorer(settings.metric)
     fitted = {}  # trial number -> its refit on the outer training part, for the ensemble
+    members = {m["trial"] for m in chosen.members} if chosen is not None else set()
     for fam, trial in sorted(bests.items(), key=lambda b: (b[0] != outcome.best_family, -b[1].value, b[0])):
         steps = space.replay(trial.params)
         pipe = space.build(steps, random_state=settings.seed, n_rows=len(job.train), probability=scorer.probability)
@@ -166,7 +167,8 @@ def _score_families(job: FoldJob, study: optuna.Study, space: PipelineSpace, X, 
         if "y_pred" in out:
             outcome.y_pred = out.pop("y_pred")
         if "error" not in out:
-            fitted[trial.number] = pipe
+            if trial.number in members:  # held only where needed: a refit may be large
+                fitted[trial.number] = pipe
             if fam == outcome.best_family:
                 outcome.model = pipe
         inner = inner_scores(trial, settings.metric)

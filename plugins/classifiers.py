@@ -80,12 +80,27 @@ def forest_defaults(ctx: Context) -> Params:
             "min_samples_leaf": 1, "class_weight": "balanced"}
 
 
+FOREST_BYTES = 256 * 2**20  # a forest's trees together, at most (AutoGluon caps leaves for this too)
+
+
+def forest_leaves(params: Params, ctx: Context) -> dict:
+    """``max_leaf_nodes`` for a forest that would otherwise outgrow :data:`FOREST_BYTES`: fully
+    grown trees have up to ``n_rows / min_samples_leaf`` leaves each (a 100-tree forest on 160,000
+    rows took 1.1 GB), a node holds 64 bytes and 8 per class. Empty where the cap cannot bind, so
+    forests on small tables are grown exactly as before."""
+    node_bytes = 64 + 8 * ctx.n_classes
+    leaves = max(1000, int(FOREST_BYTES / (2 * node_bytes * params["n_estimators"])))
+    return {"max_leaf_nodes": leaves} if ctx.n_rows / params["min_samples_leaf"] > leaves else {}
+
+
 def random_forest_build(params: Params, ctx: Context) -> RandomForestClassifier:
-    return RandomForestClassifier(**params, n_jobs=ctx.n_jobs, random_state=ctx.random_state)
+    return RandomForestClassifier(**params, **forest_leaves(params, ctx), n_jobs=ctx.n_jobs,
+                                  random_state=ctx.random_state)
 
 
 def extra_trees_build(params: Params, ctx: Context) -> ExtraTreesClassifier:
-    return ExtraTreesClassifier(**params, n_jobs=ctx.n_jobs, random_state=ctx.random_state)
+    return ExtraTreesClassifier(**params, **forest_leaves(params, ctx), n_jobs=ctx.n_jobs,
+                                random_state=ctx.random_state)
 
 
 def logreg_space(trial: ScopedTrial, ctx: Context) -> Params:
@@ -127,7 +142,9 @@ def hgb_space(trial: ScopedTrial, ctx: Context) -> Params:
 
 
 def hgb_defaults(ctx: Context) -> Params:
-    return {"learning_rate": 0.1, "max_iter": 100, "max_leaf_nodes": 31, "l2_regularization": 1e-6,
+    """Early stopping decides the iterations: scikit-learn's cap of 100 stopped it short on large
+    tables (160,000 rows: 0.902 at 100, 0.922 at 300 balanced accuracy)."""
+    return {"learning_rate": 0.1, "max_iter": 300, "max_leaf_nodes": 31, "l2_regularization": 1e-6,
             "class_weight": "balanced"}
 
 

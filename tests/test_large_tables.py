@@ -117,3 +117,23 @@ def test_a_large_table_is_held_as_float32(tmp_path):
     dataset = load_dataset(tmp_path / "t.csv")
     assert folds.features(dataset, SearchSettings(inner_holdout_rows=2_000)).dtype == np.float32
     assert folds.features(dataset, SearchSettings()).dtype == np.float64  # below the threshold: as read
+
+
+def test_forests_on_many_rows_cap_their_leaves_and_small_ones_grow_as_before():
+    """A fully grown 100-tree forest on 160,000 rows took 1.1 GB; above the rows where the cap can
+    bind, the built-in forests bound their leaves so that the trees stay near FOREST_BYTES."""
+    from abauto.plugin import Context
+    from abauto.registry import load_registry
+
+    registry = load_registry()
+    for name in ("random_forest", "extra_trees"):
+        plugin = registry.entries[name].plugin
+        small, large = Context(n_rows=2_000, n_features=8, n_classes=3), Context(n_rows=60_000, n_features=8, n_classes=3)
+        assert plugin.build(plugin.defaults(small), small).max_leaf_nodes is None
+        forest = plugin.build(plugin.defaults(large), large)
+        assert 1_000 <= forest.max_leaf_nodes < 60_000
+        X, y = _table(60_000)
+        forest.set_params(n_estimators=4).fit(X, y)
+        assert max(t.tree_.n_leaves for t in forest.estimators_) <= forest.max_leaf_nodes
+        # min_samples_leaf bounds the leaves too: the cap is left out where it cannot bind
+        assert plugin.build({**plugin.defaults(large), "min_samples_leaf": 10}, large).max_leaf_nodes is None
